@@ -1,0 +1,312 @@
+/*
+ * sslbio.h — real OpenSSL TLS over a transport the application owns.
+ *
+ * An sslbio_conn is a sans-IO TLS engine: an OpenSSL SSL object whose I/O
+ * goes through a BIO pair. The application feeds ciphertext that arrived
+ * (sslbio_conn_feed), drains ciphertext to send (sslbio_conn_drain), and
+ * reads/writes plaintext (sslbio_conn_read / sslbio_conn_write).
+ *
+ * Threads: an sslbio_ctx may be shared by any number of threads once it is
+ * configured (its first engine freezes it). An sslbio_conn is used by one
+ * thread at a time; different conns may be used by different threads at once.
+ * Every OpenSSL call is made with the thread's error queue cleared first and
+ * drained into the conn before the function returns, so errors never leak
+ * between conns or threads.
+ *
+ * Return values: functions returning a status return SSLBIO_OK (0) or one of
+ * the negative SSLBIO_* codes below; functions returning a count return it as a
+ * long >= 0 or a negative status. Every such function returns SSLBIO_EINVAL for
+ * a NULL handle. Free functions accept NULL.
+ *
+ * The header needs no OpenSSL header: the hand-off functions use the OpenSSL
+ * structure tags (struct ssl_ctx_st is SSL_CTX, struct ssl_st is SSL).
+ */
+#ifndef SSLBIO_H_INCLUDED_8F3A2C
+#define SSLBIO_H_INCLUDED_8F3A2C
+
+#include <stddef.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#define SSLBIO_API __attribute__((visibility("default")))
+#else
+#define SSLBIO_API
+#endif
+
+/* Compile-time version; sslbio_version() gives the run-time one. */
+#define SSLBIO_VERSION_MAJOR 0
+#define SSLBIO_VERSION_MINOR 1
+#define SSLBIO_VERSION_PATCH 0
+#define SSLBIO_VERSION_STRING "0.1.0"
+/* Bumped whenever sslbio_api_v1 or a signature changes incompatibly. */
+#define SSLBIO_ABI_VERSION 1
+
+/* Status codes. Counts are >= 0, so every status but OK is negative. */
+#define SSLBIO_OK 0
+#define SSLBIO_WANT_READ (-1)  /* feed ciphertext, then call again */
+#define SSLBIO_WANT_WRITE (-2) /* drain ciphertext, then call again */
+#define SSLBIO_CLOSED (-3)     /* the peer's close_notify arrived */
+#define SSLBIO_TRUNCATED (-4)  /* transport EOF without close_notify */
+#define SSLBIO_ERROR (-5)      /* TLS, verify or transport error; see sslbio_conn_error */
+#define SSLBIO_EINVAL (-6)     /* bad argument or call in the wrong state */
+#define SSLBIO_ENOMEM (-7)     /* allocation failed */
+
+/* Roles. */
+#define SSLBIO_CLIENT 1
+#define SSLBIO_SERVER 2
+
+/* Verify modes (sslbio_ctx_set_verify). */
+#define SSLBIO_VERIFY_NONE 0
+#define SSLBIO_VERIFY_PEER 1         /* client default; server: ask for a cert, verify if sent */
+#define SSLBIO_VERIFY_REQUIRE_PEER 2 /* server: client certificate mandatory */
+
+/* Bits of sslbio_conn_wants(). */
+#define SSLBIO_WANTS_READ 1     /* the engine needs ciphertext from the peer */
+#define SSLBIO_WANTS_WRITE 2    /* ciphertext is pending: drain it */
+#define SSLBIO_HAS_PLAINTEXT 4  /* a read returns now: data, close or error */
+
+typedef struct sslbio_ctx sslbio_ctx;
+typedef struct sslbio_conn sslbio_conn;
+struct ssl_ctx_st; /* OpenSSL's SSL_CTX */
+struct ssl_st;     /* OpenSSL's SSL */
+
+/* Transport callbacks for sslbio_conn_set_transport.
+ * recv: copy up to cap bytes of ciphertext into buf; return the count (>0),
+ *       0 at EOF, SSLBIO_WANT_READ if it would block, SSLBIO_ERROR on error
+ *       (leave errno set: it is quoted in the conn's error message).
+ * send: take up to len bytes from buf; return the count taken (>0),
+ *       SSLBIO_WANT_WRITE if it would block, SSLBIO_ERROR on error (errno set).
+ * Both are called only from inside sslbio_conn_* calls on the calling thread. */
+typedef long (*sslbio_recv_fn)(void *user, void *buf, size_t cap);
+typedef long (*sslbio_send_fn)(void *user, const void *buf, size_t len);
+
+/* ---- Library ---------------------------------------------------------- */
+
+/* Run-time version string ("0.1.0"); static, never freed. Any thread. */
+SSLBIO_API const char *sslbio_version(void);
+
+/* A static, human-readable name for a status code ("SSLBIO_WANT_READ");
+ * "unknown status" for anything else. Any thread. */
+SSLBIO_API const char *sslbio_strstatus(int status);
+
+/* ---- Context ---------------------------------------------------------- */
+
+/* New context for role SSLBIO_CLIENT or SSLBIO_SERVER with secure defaults:
+ * TLS 1.2 minimum, no renegotiation, client verifies the peer (system CA
+ * store unless a CA is loaded). Returns a context holding one reference
+ * (release with sslbio_ctx_free), or NULL for a bad role or no memory. */
+SSLBIO_API sslbio_ctx *sslbio_ctx_new(int role);
+
+/* Adopt an SSL_CTX the caller configured with plain OpenSSL. The context takes
+ * its own reference on ssl_ctx (SSL_CTX_up_ref): the caller still owns and
+ * frees its own. The SSL_CTX's settings are used as they are. Returns a new
+ * context holding one reference, or NULL if ssl_ctx is NULL, role is bad or
+ * memory runs out. */
+SSLBIO_API sslbio_ctx *sslbio_ctx_wrap_openssl(struct ssl_ctx_st *ssl_ctx, int role);
+
+/* The underlying SSL_CTX, borrowed: valid while the context lives; do not
+ * free it (SSL_CTX_up_ref it to keep it longer). NULL for a NULL ctx. */
+SSLBIO_API struct ssl_ctx_st *sslbio_ctx_openssl(const sslbio_ctx *ctx);
+
+/* Take one more reference; returns ctx (NULL for NULL). Any thread. */
+SSLBIO_API sslbio_ctx *sslbio_ctx_ref(sslbio_ctx *ctx);
+
+/* Drop one reference; the context is freed when the last reference (its
+ * owners' and its engines') is gone. NULL is fine. Any thread. */
+SSLBIO_API void sslbio_ctx_free(sslbio_ctx *ctx);
+
+/* Setters: SSLBIO_OK, SSLBIO_EINVAL (NULL ctx/argument, or the context is
+ * frozen because an engine was created from it), SSLBIO_ERROR (OpenSSL refused:
+ * read sslbio_ctx_error) or SSLBIO_ENOMEM. Call them from one thread, before
+ * the context is shared. Paths and PEM buffers are only read during the call. */
+SSLBIO_API int sslbio_ctx_use_certificate_chain_file(sslbio_ctx *ctx, const char *path);
+SSLBIO_API int sslbio_ctx_use_private_key_file(sslbio_ctx *ctx, const char *path);
+SSLBIO_API int sslbio_ctx_use_certificate_chain_pem(sslbio_ctx *ctx, const char *pem, size_t len);
+SSLBIO_API int sslbio_ctx_use_private_key_pem(sslbio_ctx *ctx, const char *pem, size_t len);
+SSLBIO_API int sslbio_ctx_load_verify_file(sslbio_ctx *ctx, const char *path);
+SSLBIO_API int sslbio_ctx_load_verify_pem(sslbio_ctx *ctx, const char *pem, size_t len);
+/* mode: SSLBIO_VERIFY_NONE / _PEER / _REQUIRE_PEER. */
+SSLBIO_API int sslbio_ctx_set_verify(sslbio_ctx *ctx, int mode);
+/* Comma-separated protocol list, e.g. "h2,http/1.1". Client: offered;
+ * server: chosen in the server's order among the client's offers. */
+SSLBIO_API int sslbio_ctx_set_alpn(sslbio_ctx *ctx, const char *protocols);
+/* Versions as OpenSSL numbers (TLS1_2_VERSION = 0x0303, TLS1_3_VERSION = 0x0304);
+ * 0 keeps the default (min TLS 1.2, max the highest supported). Below TLS 1.2
+ * is refused. */
+SSLBIO_API int sslbio_ctx_set_versions(sslbio_ctx *ctx, int min_version, int max_version);
+/* OpenSSL cipher strings; NULL leaves that list as it is. */
+SSLBIO_API int sslbio_ctx_set_ciphers(sslbio_ctx *ctx, const char *tls12_list, const char *tls13_suites);
+/* Opt in to treat transport EOF without close_notify as a clean close
+ * (like Python's suppress_ragged_eofs). Off by default. */
+SSLBIO_API int sslbio_ctx_set_ragged_eof(sslbio_ctx *ctx, int allow);
+/* Message of the last failed setter or sslbio_conn_new on this context, ""
+ * if none. Borrowed: valid until the next call on ctx that fails. */
+SSLBIO_API const char *sslbio_ctx_error(const sslbio_ctx *ctx);
+
+/* ---- Engine ----------------------------------------------------------- */
+
+/* New engine (one TLS connection) from ctx; freezes ctx and holds a reference
+ * to it. server_name: client: SNI and the host name (or IP address) the
+ * certificate must match — required when the client verifies; server: NULL
+ * or ignored. Copied. Returns an engine owned by the caller (free with
+ * sslbio_conn_free), or NULL (read sslbio_ctx_error). */
+SSLBIO_API sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name);
+
+/* Free the engine and drop its context reference. NULL is fine; a second
+ * free of the same pointer is undefined (it is detected when the memory was
+ * not reused, and ignored). */
+SSLBIO_API void sslbio_conn_free(sslbio_conn *conn);
+
+/* Network side. */
+/* Copy up to len bytes of received ciphertext into the engine. Returns the
+ * count accepted (may be less than len: keep the rest and feed it after the
+ * next read/handshake), or SSLBIO_EINVAL (NULL conn, NULL buf with len>0,
+ * feed after feed_eof). */
+SSLBIO_API long sslbio_conn_feed(sslbio_conn *conn, const void *buf, size_t len);
+/* Copy up to cap bytes of ciphertext to send into buf; returns the count
+ * (0 when none is pending) or SSLBIO_EINVAL. */
+SSLBIO_API long sslbio_conn_drain(sslbio_conn *conn, void *buf, size_t cap);
+/* Bytes of ciphertext waiting to be drained, or SSLBIO_EINVAL. */
+SSLBIO_API long sslbio_conn_pending_out(const sslbio_conn *conn);
+/* The transport reached EOF: no more ciphertext will come. Returns SSLBIO_OK
+ * or SSLBIO_EINVAL. */
+SSLBIO_API int sslbio_conn_feed_eof(sslbio_conn *conn);
+
+/* Application side. Each may produce ciphertext: drain until
+ * sslbio_conn_pending_out is 0 after every call. */
+/* Returns SSLBIO_OK when the handshake is complete, SSLBIO_WANT_READ /
+ * SSLBIO_WANT_WRITE to be called again after feeding / draining, or
+ * SSLBIO_ERROR / SSLBIO_TRUNCATED / SSLBIO_CLOSED. */
+SSLBIO_API int sslbio_conn_handshake(sslbio_conn *conn);
+/* Plaintext into buf: bytes (>0), or SSLBIO_WANT_READ, SSLBIO_WANT_WRITE,
+ * SSLBIO_CLOSED (close_notify), SSLBIO_TRUNCATED, SSLBIO_ERROR, SSLBIO_EINVAL.
+ * Drives the handshake first if it is not complete. */
+SSLBIO_API long sslbio_conn_read(sslbio_conn *conn, void *buf, size_t cap);
+/* Plaintext from buf: bytes accepted (>0, may be less than len), or a status
+ * as for read. A len of 0 returns SSLBIO_EINVAL. */
+SSLBIO_API long sslbio_conn_write(sslbio_conn *conn, const void *buf, size_t len);
+/* Send close_notify. Returns SSLBIO_WANT_READ once it is queued (drain it)
+ * and the peer's has not arrived yet; SSLBIO_OK once both were exchanged.
+ * Reading still works after it (half-close). */
+SSLBIO_API int sslbio_conn_shutdown(sslbio_conn *conn);
+
+/* One call tells an event loop what to do: a mask of SSLBIO_WANTS_READ,
+ * SSLBIO_WANTS_WRITE and SSLBIO_HAS_PLAINTEXT (0 for NULL). May process
+ * buffered records (never produces plaintext loss: data stays readable). */
+SSLBIO_API int sslbio_conn_wants(sslbio_conn *conn);
+
+/* TLS 1.3 key update (update_peer != 0 asks the peer to update too). Queues
+ * the message; drain afterwards. SSLBIO_OK, SSLBIO_EINVAL (not TLS 1.3 or
+ * handshake not done) or SSLBIO_ERROR. */
+SSLBIO_API int sslbio_conn_key_update(sslbio_conn *conn, int update_peer);
+
+/* Errors of the last failed call on conn (sticky once the engine is dead). */
+/* One-line message naming the operation, OpenSSL reasons and verify result,
+ * NUL-terminated and truncated to cap. Returns the length the full message
+ * needs (excluding the NUL), 0 if there was no error, or SSLBIO_EINVAL. */
+SSLBIO_API long sslbio_conn_error(const sslbio_conn *conn, char *buf, size_t cap);
+/* First ERR queue entry of the last error, as ERR_get_error packs it (0 if
+ * none), so ERR_reason_error_string works on it. 0 for NULL. */
+SSLBIO_API unsigned long sslbio_conn_error_code(const sslbio_conn *conn);
+/* X509 verify result of the handshake (X509_V_OK = 0), or SSLBIO_EINVAL. */
+SSLBIO_API long sslbio_conn_verify_result(const sslbio_conn *conn);
+
+/* Info. Strings are static or owned by conn (valid until sslbio_conn_free);
+ * NULL before the handshake or for a NULL conn. */
+SSLBIO_API const char *sslbio_conn_version(const sslbio_conn *conn); /* "TLSv1.3" */
+SSLBIO_API const char *sslbio_conn_cipher(const sslbio_conn *conn);  /* OpenSSL name */
+/* Negotiated ALPN protocol, NULL if none. Owned by conn. */
+SSLBIO_API const char *sslbio_conn_alpn(sslbio_conn *conn);
+/* 1 once the handshake completed, 0 otherwise (and for NULL). */
+SSLBIO_API int sslbio_conn_is_handshake_done(const sslbio_conn *conn);
+/* Peer's leaf certificate in PEM into buf (NUL-terminated when it fits).
+ * Returns the length needed (excluding NUL), 0 if there is no peer
+ * certificate, or SSLBIO_EINVAL / SSLBIO_ENOMEM. */
+SSLBIO_API long sslbio_conn_peer_certificate_pem(const sslbio_conn *conn, char *buf, size_t cap);
+/* The underlying SSL, borrowed (valid until sslbio_conn_free). Driving it
+ * directly bypasses the engine's bookkeeping: expert use. */
+SSLBIO_API struct ssl_st *sslbio_conn_openssl(const sslbio_conn *conn);
+
+/* Sessions. */
+/* DER of the session for resumption into buf. Returns the length needed
+ * (copy made only when cap is enough), 0 while not resumable (TLS 1.3: until
+ * the ticket was read), or SSLBIO_EINVAL / SSLBIO_ENOMEM. */
+SSLBIO_API long sslbio_conn_session(const sslbio_conn *conn, void *der, size_t cap);
+/* Client, before the handshake: resume the DER session (copied). Refuses
+ * (SSLBIO_EINVAL, message in sslbio_conn_error) a session issued for another
+ * server name, a server engine, or after the handshake started. */
+SSLBIO_API int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_t len);
+
+/* Callback transport ("PyBIO" mode). After this, handshake/read/write/
+ * shutdown pump ciphertext through recv/send themselves and return WANT_*
+ * only when a callback would block. user is passed back untouched. recv and
+ * send must both be set (or both NULL to go back to feed/drain). */
+SSLBIO_API int sslbio_conn_set_transport(sslbio_conn *conn, sslbio_recv_fn recv_fn,
+                                         sslbio_send_fn send_fn, void *user);
+/* Callback mode: push pending ciphertext to send_fn. SSLBIO_OK when all was
+ * taken, SSLBIO_WANT_WRITE if it would block, SSLBIO_ERROR, SSLBIO_EINVAL. */
+SSLBIO_API int sslbio_conn_flush(sslbio_conn *conn);
+
+/* ---- Run-time loading ------------------------------------------------- */
+
+/* Every public function, for programs that dlopen the library. */
+typedef struct sslbio_api_v1 {
+  size_t size; /* sizeof(sslbio_api_v1) */
+  int abi;     /* SSLBIO_ABI_VERSION */
+  const char *(*version)(void);
+  const char *(*strstatus)(int);
+  sslbio_ctx *(*ctx_new)(int);
+  sslbio_ctx *(*ctx_wrap_openssl)(struct ssl_ctx_st *, int);
+  struct ssl_ctx_st *(*ctx_openssl)(const sslbio_ctx *);
+  sslbio_ctx *(*ctx_ref)(sslbio_ctx *);
+  void (*ctx_free)(sslbio_ctx *);
+  int (*ctx_use_certificate_chain_file)(sslbio_ctx *, const char *);
+  int (*ctx_use_private_key_file)(sslbio_ctx *, const char *);
+  int (*ctx_use_certificate_chain_pem)(sslbio_ctx *, const char *, size_t);
+  int (*ctx_use_private_key_pem)(sslbio_ctx *, const char *, size_t);
+  int (*ctx_load_verify_file)(sslbio_ctx *, const char *);
+  int (*ctx_load_verify_pem)(sslbio_ctx *, const char *, size_t);
+  int (*ctx_set_verify)(sslbio_ctx *, int);
+  int (*ctx_set_alpn)(sslbio_ctx *, const char *);
+  int (*ctx_set_versions)(sslbio_ctx *, int, int);
+  int (*ctx_set_ciphers)(sslbio_ctx *, const char *, const char *);
+  int (*ctx_set_ragged_eof)(sslbio_ctx *, int);
+  const char *(*ctx_error)(const sslbio_ctx *);
+  sslbio_conn *(*conn_new)(sslbio_ctx *, const char *);
+  void (*conn_free)(sslbio_conn *);
+  long (*conn_feed)(sslbio_conn *, const void *, size_t);
+  long (*conn_drain)(sslbio_conn *, void *, size_t);
+  long (*conn_pending_out)(const sslbio_conn *);
+  int (*conn_feed_eof)(sslbio_conn *);
+  int (*conn_handshake)(sslbio_conn *);
+  long (*conn_read)(sslbio_conn *, void *, size_t);
+  long (*conn_write)(sslbio_conn *, const void *, size_t);
+  int (*conn_shutdown)(sslbio_conn *);
+  int (*conn_wants)(sslbio_conn *);
+  int (*conn_key_update)(sslbio_conn *, int);
+  long (*conn_error)(const sslbio_conn *, char *, size_t);
+  unsigned long (*conn_error_code)(const sslbio_conn *);
+  long (*conn_verify_result)(const sslbio_conn *);
+  const char *(*conn_version)(const sslbio_conn *);
+  const char *(*conn_cipher)(const sslbio_conn *);
+  const char *(*conn_alpn)(sslbio_conn *);
+  int (*conn_is_handshake_done)(const sslbio_conn *);
+  long (*conn_peer_certificate_pem)(const sslbio_conn *, char *, size_t);
+  struct ssl_st *(*conn_openssl)(const sslbio_conn *);
+  long (*conn_session)(const sslbio_conn *, void *, size_t);
+  int (*conn_set_session)(sslbio_conn *, const void *, size_t);
+  int (*conn_set_transport)(sslbio_conn *, sslbio_recv_fn, sslbio_send_fn, void *);
+  int (*conn_flush)(sslbio_conn *);
+} sslbio_api_v1;
+
+/* The table for ABI version abi (static, never freed), or NULL if this
+ * library does not provide that ABI. Any thread. */
+SSLBIO_API const sslbio_api_v1 *sslbio_api(int abi);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* SSLBIO_H_INCLUDED_8F3A2C */

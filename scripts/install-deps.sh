@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Install the Debian packages sslbio's build and tests use, only those
+# missing (a fresh machine has Go, gcc, libssl-dev, python3 and openssl).
+set -euo pipefail
+need=()
+have() { command -v "$1" >/dev/null 2>&1; }
+have pkg-config || need+=(pkg-config)
+have valgrind || need+=(valgrind)
+have curl || need+=(curl)
+have g++ || need+=(g++)
+for pkg in "${EXTRA_PACKAGES[@]:-}"; do [ -n "$pkg" ] && need+=("$pkg"); done
+if [ ${#need[@]} -gt 0 ]; then
+  echo "installing: ${need[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq "${need[@]}"
+fi

@@ -1,0 +1,79 @@
+/* ALPN: "h2,http/1.1" to the wire format; server-side choice in the
+ * server's order of preference. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "engine_internal.h"
+
+/* Wire format of a comma-separated list into a new buffer the caller frees;
+ * NULL if a name is empty or longer than 255 bytes, or memory ran out. */
+static unsigned char *alpn_wire(const char *list, size_t *out_len) {
+  size_t n = strlen(list);
+  unsigned char *wire = malloc(n + 1);
+  if (wire == NULL)
+    return NULL;
+  size_t w = 0;
+  const char *p = list;
+  for (;;) {
+    const char *comma = strchr(p, ',');
+    size_t len = comma ? (size_t)(comma - p) : strlen(p);
+    if (len == 0 || len > 255) {
+      free(wire);
+      return NULL;
+    }
+    wire[w++] = (unsigned char)len;
+    memcpy(wire + w, p, len);
+    w += len;
+    if (comma == NULL)
+      break;
+    p = comma + 1;
+  }
+  *out_len = w;
+  return wire;
+}
+
+/* Server callback: first of the server's protocols that the client offered;
+ * no overlap means no ALPN (the application may still refuse). */
+static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outlen,
+                       const unsigned char *in, unsigned int inlen, void *arg) {
+  (void)ssl;
+  const sslbio_ctx *ctx = arg;
+  unsigned char *chosen = NULL;
+  if (SSL_select_next_proto(&chosen, outlen, ctx->alpn_wire, (unsigned int)ctx->alpn_len, in,
+                            inlen) != OPENSSL_NPN_NEGOTIATED)
+    return SSL_TLSEXT_ERR_NOACK;
+  *out = chosen;
+  return SSL_TLSEXT_ERR_OK;
+}
+
+int sslbio_ctx_set_alpn(sslbio_ctx *ctx, const char *protocols) {
+  if (!sslbio__ctx_ok(ctx) || protocols == NULL)
+    return SSLBIO_EINVAL;
+  if (atomic_load(&ctx->frozen)) {
+    sslbio__ctx_set_error(ctx, "sslbio: ALPN: context is frozen (an engine was created from it)");
+    return SSLBIO_EINVAL;
+  }
+  size_t len = 0;
+  unsigned char *wire = alpn_wire(protocols, &len);
+  if (wire == NULL) {
+    sslbio__ctx_set_error(ctx, "sslbio: ALPN: bad protocol list \"%.64s\"", protocols);
+    return SSLBIO_EINVAL;
+  }
+  ERR_clear_error();
+  if (ctx->role == SSLBIO_CLIENT) {
+    int failed = SSL_CTX_set_alpn_protos(ctx->ssl_ctx, wire, (unsigned int)len) != 0;
+    free(wire);
+    if (failed) {
+      ERR_clear_error();
+      return SSLBIO_ENOMEM;
+    }
+    return SSLBIO_OK;
+  }
+  free(ctx->alpn_wire);
+  ctx->alpn_wire = wire;
+  ctx->alpn_len = len;
+  SSL_CTX_set_alpn_select_cb(ctx->ssl_ctx, select_alpn, ctx);
+  return SSLBIO_OK;
+}

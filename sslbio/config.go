@@ -1,0 +1,68 @@
+package sslbio
+
+import "crypto/tls"
+
+// Role says which side of the handshake a Context's engines play.
+type Role int
+
+const (
+	// RoleClient engines send the ClientHello and verify the server.
+	RoleClient Role = 1 // SSLBIO_CLIENT
+	// RoleServer engines answer ClientHellos with a certificate.
+	RoleServer Role = 2 // SSLBIO_SERVER
+)
+
+func (r Role) String() string {
+	switch r {
+	case RoleClient:
+		return "client"
+	case RoleServer:
+		return "server"
+	}
+	return "invalid role"
+}
+
+// Config configures a Context. Field names follow crypto/tls where they fit.
+// PEM fields and file fields may be mixed; PEM wins when both are set.
+type Config struct {
+	Role Role
+
+	CertFile string // certificate chain, leaf first (PEM file)
+	KeyFile  string // private key (PEM file)
+	CertPEM  []byte
+	KeyPEM   []byte
+
+	// Trust anchors. A client with neither uses the system store.
+	CAFile string
+	CAPEM  []byte
+
+	// NextProtos lists ALPN protocols in preference order.
+	NextProtos []string
+
+	// MinVersion and MaxVersion take crypto/tls constants (tls.VersionTLS12,
+	// tls.VersionTLS13); 0 means the default (TLS 1.2 .. highest). Versions
+	// below TLS 1.2 are refused.
+	MinVersion uint16
+	MaxVersion uint16
+
+	// InsecureSkipVerify turns off the client's certificate and host name
+	// checks. For tests only.
+	InsecureSkipVerify bool
+
+	// ClientAuth is the server's policy for client certificates:
+	// tls.NoClientCert (default), tls.RequestClientCert and
+	// tls.VerifyClientCertIfGiven (verify if sent), tls.RequireAnyClientCert
+	// and tls.RequireAndVerifyClientCert (required and verified).
+	ClientAuth tls.ClientAuthType
+
+	// CipherList is the OpenSSL cipher string for TLS 1.2 and
+	// CipherSuites the TLS 1.3 suites ("TLS_AES_128_GCM_SHA256:...");
+	// empty keeps OpenSSL's defaults.
+	CipherList   string
+	CipherSuites string
+
+	// AllowRaggedEOF treats transport EOF without close_notify as a clean
+	// close (io.EOF) after the handshake, like Python's suppress_ragged_eofs.
+	// Off by default: such an EOF is ErrTruncated.
+	AllowRaggedEOF bool
+}

@@ -1,0 +1,346 @@
+/* sslbio_conn: one TLS connection as an SSL object over a BIO pair. The
+ * network side (feed/drain) moves bytes in and out of the pair; the
+ * application side (handshake/read/write/shutdown) calls OpenSSL with the
+ * error discipline of rule 1. */
+#define _POSIX_C_SOURCE 200809L /* strdup */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "engine_internal.h"
+
+int sslbio__conn_ok(const sslbio_conn *conn) {
+  return conn != NULL && conn->magic == SSLBIO__CONN_MAGIC;
+}
+
+static int clamp_int(size_t n) { return n > INT_MAX ? INT_MAX : (int)n; }
+
+/* Client identity: SNI and the name (or address) the certificate must match. */
+static int set_peer_name(sslbio_conn *conn, const char *name, int verify) {
+  X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl); /* borrowed */
+  ASN1_OCTET_STRING *ip = a2i_IPADDRESS(name);
+  if (ip != NULL) { /* IP literal: no SNI (RFC 6066), match the address */
+    ASN1_OCTET_STRING_free(ip);
+    return !verify || X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1;
+  }
+  ERR_clear_error(); /* a2i_IPADDRESS leaves an entry for non-addresses */
+  if (SSL_set_tlsext_host_name(conn->ssl, name) != 1)
+    return 0;
+  return !verify || SSL_set1_host(conn->ssl, name) == 1;
+}
+
+sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
+  if (!sslbio__ctx_ok(ctx))
+    return NULL;
+  if (server_name != NULL && server_name[0] == '\0')
+    server_name = NULL;
+  int client = ctx->role == SSLBIO_CLIENT;
+  int verify = client && ctx->verify_mode != SSLBIO_VERIFY_NONE;
+  if (verify && server_name == NULL && !ctx->have_ca) {
+    pthread_mutex_lock(&ctx->lock);
+    sslbio__ctx_set_error(ctx, "sslbio: new engine: a verifying client needs a server name "
+                               "(or SSLBIO_VERIFY_NONE)");
+    pthread_mutex_unlock(&ctx->lock);
+    return NULL;
+  }
+  if (sslbio__ctx_freeze(ctx) != SSLBIO_OK)
+    return NULL;
+  sslbio_conn *conn = calloc(1, sizeof(*conn));
+  if (conn == NULL)
+    return NULL;
+  conn->magic = SSLBIO__CONN_MAGIC;
+  conn->role = ctx->role;
+  ERR_clear_error();
+  BIO *ssl_side = NULL;
+  conn->ssl = SSL_new(ctx->ssl_ctx);
+  if (conn->ssl == NULL ||
+      BIO_new_bio_pair(&ssl_side, SSLBIO__PAIR_SIZE, &conn->net, SSLBIO__PAIR_SIZE) != 1)
+    goto fail;
+  SSL_set_bio(conn->ssl, ssl_side, ssl_side); /* the SSL owns ssl_side now */
+  SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (client) {
+    SSL_set_connect_state(conn->ssl);
+    if (server_name != NULL) {
+      conn->server_name = strdup(server_name);
+      if (conn->server_name == NULL || !set_peer_name(conn, server_name, verify))
+        goto fail;
+    }
+  } else {
+    SSL_set_accept_state(conn->ssl);
+  }
+  conn->ctx = sslbio_ctx_ref(ctx);
+  ERR_clear_error();
+  return conn;
+fail:
+  pthread_mutex_lock(&ctx->lock);
+  sslbio__ctx_set_error(ctx, "sslbio: new engine: %s",
+                        ERR_peek_last_error() ? ERR_reason_error_string(ERR_peek_last_error())
+                                              : "out of memory");
+  pthread_mutex_unlock(&ctx->lock);
+  ERR_clear_error();
+  SSL_free(conn->ssl);
+  BIO_free(conn->net);
+  free(conn->server_name);
+  free(conn);
+  return NULL;
+}
+
+void sslbio_conn_free(sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return;
+  conn->magic = 0;
+  SSL_free(conn->ssl); /* frees the SSL side of the pair */
+  BIO_free(conn->net);
+  sslbio_ctx_free(conn->ctx);
+  free(conn->server_name);
+  free(conn->alpn);
+  free(conn->err);
+  free(conn);
+}
+
+/* ---- network side ---- */
+
+long sslbio_conn_feed(sslbio_conn *conn, const void *buf, size_t len) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (buf == NULL && len > 0)
+    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL buffer");
+  if (conn->eof_fed)
+    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "feed after feed_eof");
+  if (len == 0)
+    return 0;
+  size_t room = BIO_ctrl_get_write_guarantee(conn->net);
+  if (room == 0)
+    return 0;
+  int n = BIO_write(conn->net, buf, clamp_int(len < room ? len : room));
+  if (n <= 0) {
+    ERR_clear_error();
+    return 0;
+  }
+  return n;
+}
+
+long sslbio_conn_drain(sslbio_conn *conn, void *buf, size_t cap) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (buf == NULL && cap > 0)
+    return sslbio__fail(conn, "drain", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL buffer");
+  if (cap == 0)
+    return 0;
+  int n = BIO_read(conn->net, buf, clamp_int(cap));
+  return n > 0 ? n : 0;
+}
+
+long sslbio_conn_pending_out(const sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  return (long)BIO_ctrl_pending(conn->net);
+}
+
+int sslbio_conn_feed_eof(sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (!conn->eof_fed) {
+    conn->eof_fed = 1;
+    BIO_shutdown_wr(conn->net);
+  }
+  return SSLBIO_OK;
+}
+
+/* ---- application side ---- */
+
+/* Status of a dead engine: the error that killed it, again. */
+static int dead_status(const sslbio_conn *conn) {
+  return conn->err != NULL ? conn->err->status : SSLBIO_ERROR;
+}
+
+int sslbio__do_handshake(sslbio_conn *conn) {
+  if (conn->dead)
+    return dead_status(conn);
+  if (conn->handshake_done)
+    return SSLBIO_OK;
+  ERR_clear_error();
+  int ret = SSL_do_handshake(conn->ssl);
+  if (ret == 1) {
+    conn->handshake_done = 1;
+    return SSLBIO_OK;
+  }
+  return sslbio__translate(conn, "handshake", ret);
+}
+
+long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap) {
+  if (conn->dead)
+    return dead_status(conn);
+  ERR_clear_error();
+  size_t n = 0;
+  int ret = SSL_read_ex(conn->ssl, buf, cap, &n);
+  if (ret > 0) {
+    conn->handshake_done = 1;
+    return (long)(n > LONG_MAX ? LONG_MAX : n);
+  }
+  int st = sslbio__translate(conn, "read", ret);
+  if (!conn->handshake_done && SSL_is_init_finished(conn->ssl))
+    conn->handshake_done = 1;
+  return st;
+}
+
+long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len) {
+  if (conn->dead)
+    return dead_status(conn);
+  if (SSL_get_shutdown(conn->ssl) & SSL_SENT_SHUTDOWN)
+    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "write after shutdown sent close_notify");
+  ERR_clear_error();
+  size_t n = 0;
+  int ret = SSL_write_ex(conn->ssl, buf, len, &n);
+  if (ret > 0) {
+    conn->handshake_done = 1;
+    return (long)(n > LONG_MAX ? LONG_MAX : n);
+  }
+  int st = sslbio__translate(conn, "write", ret);
+  if (!conn->handshake_done && SSL_is_init_finished(conn->ssl))
+    conn->handshake_done = 1;
+  return st;
+}
+
+/* Process records already fed without consuming application data; returns
+ * 1 if plaintext is ready, else the status a read would return. */
+static int peek_status(sslbio_conn *conn) {
+  char c;
+  size_t n = 0;
+  ERR_clear_error();
+  int ret = SSL_peek_ex(conn->ssl, &c, 1, &n);
+  if (ret > 0)
+    return 1;
+  return sslbio__translate(conn, "read", ret);
+}
+
+int sslbio__do_shutdown(sslbio_conn *conn) {
+  if (conn->dead)
+    return dead_status(conn);
+  if (!conn->handshake_done)
+    return sslbio__fail(conn, "shutdown", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "shutdown before the handshake completed");
+  if (conn->shutdown_sent) {
+    /* Never call SSL_shutdown again: it would discard application data
+     * still on its way. Let the records already fed reveal close_notify. */
+    if (!(SSL_get_shutdown(conn->ssl) & SSL_RECEIVED_SHUTDOWN) && !SSL_has_pending(conn->ssl)) {
+      int st = peek_status(conn);
+      if (st != SSLBIO_CLOSED)
+        return st == 1 || st == SSLBIO_WANT_READ ? SSLBIO_WANT_READ : st;
+    }
+    return SSL_get_shutdown(conn->ssl) & SSL_RECEIVED_SHUTDOWN ? SSLBIO_OK : SSLBIO_WANT_READ;
+  }
+  ERR_clear_error();
+  int ret = SSL_shutdown(conn->ssl);
+  if (ret >= 0) {
+    ERR_clear_error();
+    conn->shutdown_sent = 1;
+    return ret == 1 ? SSLBIO_OK : SSLBIO_WANT_READ;
+  }
+  return sslbio__translate(conn, "shutdown", ret);
+}
+
+/* Public entry points: check arguments, then run on the pair directly or
+ * through the callback transport. */
+
+static long handshake_op(sslbio_conn *conn, void *buf, size_t len) {
+  (void)buf, (void)len;
+  return sslbio__do_handshake(conn);
+}
+static long read_op(sslbio_conn *conn, void *buf, size_t len) {
+  return sslbio__do_read(conn, buf, len);
+}
+static long write_op(sslbio_conn *conn, void *buf, size_t len) {
+  return sslbio__do_write(conn, buf, len);
+}
+static long shutdown_op(sslbio_conn *conn, void *buf, size_t len) {
+  (void)buf, (void)len;
+  return sslbio__do_shutdown(conn);
+}
+
+int sslbio_conn_handshake(sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (conn->recv_fn != NULL)
+    return (int)sslbio__pump(conn, "handshake", handshake_op, NULL, 0);
+  return sslbio__do_handshake(conn);
+}
+
+long sslbio_conn_read(sslbio_conn *conn, void *buf, size_t cap) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (buf == NULL || cap == 0)
+    return sslbio__fail(conn, "read", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "NULL or empty buffer");
+  if (conn->recv_fn != NULL)
+    return sslbio__pump(conn, "read", read_op, buf, cap);
+  return sslbio__do_read(conn, buf, cap);
+}
+
+long sslbio_conn_write(sslbio_conn *conn, const void *buf, size_t len) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (buf == NULL || len == 0)
+    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "NULL or empty buffer");
+  if (conn->recv_fn != NULL)
+    return sslbio__pump(conn, "write", write_op, (void *)buf, len);
+  return sslbio__do_write(conn, buf, len);
+}
+
+int sslbio_conn_shutdown(sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (conn->recv_fn != NULL)
+    return (int)sslbio__pump(conn, "shutdown", shutdown_op, NULL, 0);
+  return sslbio__do_shutdown(conn);
+}
+
+int sslbio_conn_wants(sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return 0;
+  int mask = 0;
+  if (conn->dead || conn->closed || conn->eof_fed) {
+    mask = SSLBIO_HAS_PLAINTEXT; /* a read returns the close or error now */
+  } else if (SSL_pending(conn->ssl) > 0) {
+    mask = SSLBIO_HAS_PLAINTEXT;
+  } else if (BIO_ctrl_pending(SSL_get_rbio(conn->ssl)) == 0 && !SSL_has_pending(conn->ssl)) {
+    /* Nothing buffered: the engine waits for the peer, unless a client has
+     * yet to send its first flight. */
+    if (conn->handshake_done || conn->role == SSLBIO_SERVER || !SSL_in_before(conn->ssl))
+      mask = SSLBIO_WANTS_READ;
+  } else if (!conn->handshake_done) {
+    mask = SSLBIO_HAS_PLAINTEXT; /* buffered handshake records: call into the engine */
+  } else {
+    int st = peek_status(conn);
+    mask = st == SSLBIO_WANT_READ ? SSLBIO_WANTS_READ : SSLBIO_HAS_PLAINTEXT;
+  }
+  if (BIO_ctrl_pending(conn->net) > 0)
+    mask |= SSLBIO_WANTS_WRITE;
+  return mask;
+}
+
+int sslbio_conn_key_update(sslbio_conn *conn, int update_peer) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (conn->dead)
+    return dead_status(conn);
+  if (!conn->handshake_done || SSL_version(conn->ssl) != TLS1_3_VERSION)
+    return sslbio__fail(conn, "key update", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "key update needs a completed TLS 1.3 handshake");
+  ERR_clear_error();
+  if (SSL_key_update(conn->ssl, update_peer ? SSL_KEY_UPDATE_REQUESTED
+                                            : SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
+    return sslbio__translate(conn, "key update", 0);
+  /* SSL_key_update only queues the message; a handshake call writes it. */
+  int ret = SSL_do_handshake(conn->ssl);
+  if (ret == 1) {
+    ERR_clear_error();
+    return SSLBIO_OK;
+  }
+  return sslbio__translate(conn, "key update", ret);
+}

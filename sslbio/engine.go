@@ -1,0 +1,266 @@
+package sslbio
+
+/*
+#include "sslbio.h"
+*/
+import "C"
+
+import (
+	"io"
+	"runtime"
+	"unsafe"
+
+	sslerr "github.com/sslbio/sslbio/error"
+)
+
+// Engine is one TLS connection as a sans-IO state machine: Feed it the
+// ciphertext that arrived, Drain the ciphertext to send, Read and Write
+// plaintext. After every call, Drain until PendingOut is 0.
+//
+// An Engine is used by one goroutine at a time (it may move between OS
+// threads freely: every OpenSSL call and its error capture happen in one C
+// call). Each method is one cgo call on its fast path.
+type Engine struct {
+	c       *C.sslbio_conn
+	role    Role
+	cleanup runtime.Cleanup
+}
+
+func newEngine(c *C.sslbio_conn, role Role) *Engine {
+	e := &Engine{c: c, role: role}
+	e.cleanup = runtime.AddCleanup(e, func(c *C.sslbio_conn) { C.sslbio_conn_free(c) }, c)
+	return e
+}
+
+// bytesPtr is the address of p's first byte; p must not be empty.
+func bytesPtr(p []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(p)) }
+
+// Feed copies ciphertext that arrived from the peer into the engine and
+// returns how much it accepted. Keep the rest and feed it after the next
+// Read or Handshake: nothing is dropped.
+func (e *Engine) Feed(p []byte) (int, error) {
+	if e.c == nil {
+		return 0, sslerr.ErrClosed
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := C.sslbio_conn_feed(e.c, bytesPtr(p), C.size_t(len(p)))
+	runtime.KeepAlive(e)
+	if n < 0 {
+		return 0, e.statusError(C.int(n))
+	}
+	return int(n), nil
+}
+
+// Drain copies ciphertext to send into p and returns the count, 0 when none
+// is pending.
+func (e *Engine) Drain(p []byte) (int, error) {
+	if e.c == nil {
+		return 0, sslerr.ErrClosed
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := C.sslbio_conn_drain(e.c, bytesPtr(p), C.size_t(len(p)))
+	runtime.KeepAlive(e)
+	if n < 0 {
+		return 0, e.statusError(C.int(n))
+	}
+	return int(n), nil
+}
+
+// PendingOut is the number of ciphertext bytes waiting to be drained.
+func (e *Engine) PendingOut() int {
+	if e.c == nil {
+		return 0
+	}
+	n := C.sslbio_conn_pending_out(e.c)
+	runtime.KeepAlive(e)
+	if n < 0 {
+		return 0
+	}
+	return int(n)
+}
+
+// FeedEOF tells the engine the transport ended. A later Read returns io.EOF
+// if the peer's close_notify came first, ErrTruncated otherwise.
+func (e *Engine) FeedEOF() error {
+	if e.c == nil {
+		return sslerr.ErrClosed
+	}
+	C.sslbio_conn_feed_eof(e.c)
+	runtime.KeepAlive(e)
+	return nil
+}
+
+// Handshake advances the handshake: nil when complete, ErrWantRead or
+// ErrWantWrite to call again after feeding or draining, or the error.
+func (e *Engine) Handshake() error {
+	if e.c == nil {
+		return sslerr.ErrClosed
+	}
+	st := C.sslbio_conn_handshake(e.c)
+	runtime.KeepAlive(e)
+	if st != C.SSLBIO_OK {
+		return e.statusError(st)
+	}
+	return nil
+}
+
+// Read reads plaintext. It returns n > 0, or ErrWantRead (feed more), io.EOF
+// (the peer's close_notify), ErrTruncated (transport EOF without it), or an
+// error. It drives the handshake if needed.
+func (e *Engine) Read(p []byte) (int, error) {
+	if e.c == nil {
+		return 0, sslerr.ErrClosed
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := C.sslbio_conn_read(e.c, bytesPtr(p), C.size_t(len(p)))
+	runtime.KeepAlive(e)
+	if n < 0 {
+		return 0, e.statusError(C.int(n))
+	}
+	return int(n), nil
+}
+
+// Write encrypts plaintext and returns how much it accepted (partial
+// writes, like a non-blocking socket), or ErrWantWrite when the engine's
+// output is full (drain, then call again), or an error.
+func (e *Engine) Write(p []byte) (int, error) {
+	if e.c == nil {
+		return 0, sslerr.ErrClosed
+	}
+	if len(p) == 0 {
+		return 0, nil
+	}
+	n := C.sslbio_conn_write(e.c, bytesPtr(p), C.size_t(len(p)))
+	runtime.KeepAlive(e)
+	if n < 0 {
+		return 0, e.statusError(C.int(n))
+	}
+	return int(n), nil
+}
+
+// Shutdown queues close_notify. It returns ErrWantRead while the peer's
+// close_notify has not arrived (reading still works: half-close) and nil
+// once both sides sent theirs.
+func (e *Engine) Shutdown() error {
+	if e.c == nil {
+		return sslerr.ErrClosed
+	}
+	st := C.sslbio_conn_shutdown(e.c)
+	runtime.KeepAlive(e)
+	if st != C.SSLBIO_OK {
+		return e.statusError(st)
+	}
+	return nil
+}
+
+// Close frees the engine. It sends nothing (call Shutdown first for a clean
+// close). Calling it twice is fine.
+func (e *Engine) Close() error {
+	if e.c == nil {
+		return nil
+	}
+	e.cleanup.Stop()
+	C.sslbio_conn_free(e.c)
+	e.c = nil
+	return nil
+}
+
+// Wants tells an event loop what to do next; see the Wants bits.
+func (e *Engine) Wants() Wants {
+	if e.c == nil {
+		return 0
+	}
+	w := C.sslbio_conn_wants(e.c)
+	runtime.KeepAlive(e)
+	return Wants(w)
+}
+
+// KeyUpdate sends a TLS 1.3 key update (and asks the peer for one too when
+// updatePeer is set). Drain afterwards.
+func (e *Engine) KeyUpdate(updatePeer bool) error {
+	if e.c == nil {
+		return sslerr.ErrClosed
+	}
+	st := C.sslbio_conn_key_update(e.c, boolInt(updatePeer))
+	runtime.KeepAlive(e)
+	if st != C.SSLBIO_OK {
+		return e.statusError(st)
+	}
+	return nil
+}
+
+// Session returns the DER-encoded session for resumption, or nil while the
+// session is not resumable (in TLS 1.3, until the server's ticket was read).
+func (e *Engine) Session() ([]byte, error) {
+	if e.c == nil {
+		return nil, sslerr.ErrClosed
+	}
+	n := C.sslbio_conn_session(e.c, nil, 0)
+	if n <= 0 {
+		runtime.KeepAlive(e)
+		if n < 0 {
+			return nil, e.statusError(C.int(n))
+		}
+		return nil, nil
+	}
+	der := make([]byte, int(n))
+	n = C.sslbio_conn_session(e.c, bytesPtr(der), C.size_t(len(der)))
+	runtime.KeepAlive(e)
+	if n < 0 || int(n) != len(der) {
+		return nil, e.statusError(C.SSLBIO_ERROR)
+	}
+	return der, nil
+}
+
+// SetSession resumes a session from Session on a client before its
+// handshake. A session issued for another server name is refused.
+func (e *Engine) SetSession(der []byte) error {
+	if e.c == nil {
+		return sslerr.ErrClosed
+	}
+	if len(der) == 0 {
+		return sslerr.Invalid("set session", "empty session")
+	}
+	st := C.sslbio_conn_set_session(e.c, bytesPtr(der), C.size_t(len(der)))
+	runtime.KeepAlive(e)
+	if st != C.SSLBIO_OK {
+		return e.statusError(st)
+	}
+	return nil
+}
+
+// Handle is the sslbio_conn* for C code in the same process, borrowed:
+// valid until Close. Use it from one goroutine or thread at a time.
+func (e *Engine) Handle() unsafe.Pointer { return unsafe.Pointer(e.c) }
+
+// Wants is the bitmask Engine.Wants returns.
+type Wants int
+
+const (
+	// WantsRead: the engine needs ciphertext from the peer.
+	WantsRead Wants = 1
+	// WantsWrite: ciphertext is pending; drain it.
+	WantsWrite Wants = 2
+	// HasPlaintext: a Read returns now (data, io.EOF or an error).
+	HasPlaintext Wants = 4
+)
+
+// statusError turns a negative status into the Go error (cold path: it may
+// make one more cgo call to copy the recorded error out).
+func (e *Engine) statusError(st C.int) error {
+	switch st {
+	case C.SSLBIO_WANT_READ:
+		return sslerr.ErrWantRead
+	case C.SSLBIO_WANT_WRITE:
+		return sslerr.ErrWantWrite
+	case C.SSLBIO_CLOSED:
+		return io.EOF
+	}
+	return e.recordedError(st)
+}

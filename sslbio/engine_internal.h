@@ -1,0 +1,133 @@
+/* Internal declarations of the sslbio C engine. Not installed; every symbol
+ * here is hidden from the shared library's dynamic table (SSLBIO_INTERNAL),
+ * so `nm -D build/libsslbio.so` shows the public API alone. */
+#ifndef SSLBIO_ENGINE_INTERNAL_H
+#define SSLBIO_ENGINE_INTERNAL_H
+
+#include <stdatomic.h>
+#include <pthread.h>
+#include <openssl/ssl.h>
+
+#include "sslbio.h"
+
+#define SSLBIO_INTERNAL __attribute__((visibility("hidden")))
+
+/* Size of each half of the BIO pair. It must hold a full TLS record so a
+ * whole record can be fed or drained in one call; 17 KiB covers TLS 1.3's
+ * 16384 + 256 + 5 byte maximum and every TLS 1.2 record OpenSSL writes. */
+#define SSLBIO__PAIR_SIZE (17 * 1024)
+/* ERR queue entries kept per error; deeper ones are counted, not stored. */
+#define SSLBIO__MAX_ERR_ENTRIES 8
+#define SSLBIO__ERR_DATA_LEN 128
+#define SSLBIO__CONN_MAGIC 0x53534c42u /* "SSLB" */
+#define SSLBIO__CTX_MAGIC 0x53534c43u  /* "SSLC" */
+
+/* Kind of failure, finer than the status code (mirrors Go's sslerr.Kind). */
+enum sslbio__kind {
+  SSLBIO__KIND_NONE = 0,
+  SSLBIO__KIND_SSL = 1,       /* SSL_ERROR_SSL: protocol or library error */
+  SSLBIO__KIND_SYSCALL = 2,   /* SSL_ERROR_SYSCALL */
+  SSLBIO__KIND_VERIFY = 3,    /* certificate verification failed */
+  SSLBIO__KIND_TRUNCATED = 4, /* EOF without close_notify */
+  SSLBIO__KIND_TRANSPORT = 5, /* a transport callback failed */
+  SSLBIO__KIND_INVALID = 6,   /* bad argument or wrong state */
+  SSLBIO__KIND_NOMEM = 7,
+};
+
+/* One ERR queue entry, copied out of the thread's queue. */
+typedef struct sslbio__err_entry {
+  unsigned long code; /* ERR_get_error form */
+  const char *file;   /* static strings inside libcrypto/libssl */
+  const char *function;
+  int line;
+  char data[SSLBIO__ERR_DATA_LEN]; /* copied: the queue reuses its buffer */
+} sslbio__err_entry;
+
+/* Everything known about one failed call; allocated on the first failure
+ * and reused, so a healthy engine carries no error storage. */
+typedef struct sslbio__err_record {
+  const char *op; /* static: "handshake", "read", ... */
+  int status;     /* SSLBIO_* */
+  int kind;       /* sslbio__kind */
+  int ssl_error;  /* SSL_get_error value */
+  int sys_errno;
+  long verify_result;
+  int n_entries;     /* stored entries */
+  int n_dropped;     /* entries beyond SSLBIO__MAX_ERR_ENTRIES */
+  char detail[128];  /* our own words when OpenSSL has none */
+  sslbio__err_entry entries[SSLBIO__MAX_ERR_ENTRIES];
+} sslbio__err_record;
+
+struct sslbio_ctx {
+  unsigned magic;
+  SSL_CTX *ssl_ctx; /* owned: one reference */
+  int role;
+  int verify_mode;
+  int allow_ragged_eof;
+  int have_ca;  /* a CA was loaded; otherwise the client uses the system store */
+  unsigned char *alpn_wire; /* owned: server's ALPN preference, wire format */
+  size_t alpn_len;
+  atomic_int refs;
+  atomic_int frozen;
+  pthread_mutex_t lock; /* guards freeze-time setup and error */
+  char error[256];
+};
+
+struct sslbio_conn {
+  unsigned magic;
+  sslbio_ctx *ctx; /* one reference */
+  SSL *ssl;        /* owned; owns the SSL side of the pair */
+  BIO *net;        /* owned: our side of the pair */
+  int role;
+  int eof_fed;
+  int dead;            /* a fatal error happened: calls return the stored error */
+  int closed;          /* peer's close_notify was seen */
+  int handshake_done;
+  int shutdown_sent;   /* SSL_shutdown queued our close_notify */
+  char *server_name;   /* owned copy, NULL for servers */
+  char *alpn;          /* owned, cached on first sslbio_conn_alpn */
+  sslbio__err_record *err; /* owned, NULL until the first failure */
+  /* callback transport */
+  sslbio_recv_fn recv_fn;
+  sslbio_send_fn send_fn;
+  void *user;
+};
+
+/* ---- errors.c ---- */
+/* Forget the previous call's error (the conn is not dead). */
+SSLBIO_INTERNAL void sslbio__err_reset(sslbio_conn *conn);
+/* Record a failure of our own making (no OpenSSL entries). Returns status. */
+SSLBIO_INTERNAL int sslbio__fail(sslbio_conn *conn, const char *op, int status,
+                                 int kind, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+/* Translate the result of an SSL I/O call made right before, on this thread,
+ * with a cleared queue: reads SSL_get_error and moves the ERR queue into the
+ * conn. Returns the SSLBIO_* status. */
+SSLBIO_INTERNAL int sslbio__translate(sslbio_conn *conn, const char *op, int ret);
+/* Write the one-line message of rec into buf (snprintf semantics). */
+SSLBIO_INTERNAL long sslbio__format(const sslbio__err_record *rec, char *buf, size_t cap);
+
+/* ---- conn.c ---- */
+SSLBIO_INTERNAL int sslbio__conn_ok(const sslbio_conn *conn);
+/* The engine operations on the pair, without the callback transport. */
+SSLBIO_INTERNAL int sslbio__do_handshake(sslbio_conn *conn);
+SSLBIO_INTERNAL long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap);
+SSLBIO_INTERNAL long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len);
+SSLBIO_INTERNAL int sslbio__do_shutdown(sslbio_conn *conn);
+
+/* ---- ctx.c ---- */
+SSLBIO_INTERNAL int sslbio__ctx_ok(const sslbio_ctx *ctx);
+/* Freeze ctx and finish its defaults; 0 on success, or a status with the
+ * message in ctx->error. */
+SSLBIO_INTERNAL int sslbio__ctx_freeze(sslbio_ctx *ctx);
+SSLBIO_INTERNAL void sslbio__ctx_set_error(sslbio_ctx *ctx, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ---- transport.c ---- */
+/* Run op through the callback transport: pump until it completes or a
+ * callback would block. */
+typedef long (*sslbio__op_fn)(sslbio_conn *conn, void *buf, size_t len);
+SSLBIO_INTERNAL long sslbio__pump(sslbio_conn *conn, const char *op,
+                                  sslbio__op_fn fn, void *buf, size_t len);
+
+#endif

@@ -1,0 +1,208 @@
+/* Connection facts after the handshake: version, cipher, ALPN, peer
+ * certificates; and the accessors the Go package reads them through. */
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/pem.h>
+
+#include "engine_internal.h"
+#include "info_internal.h"
+
+const char *sslbio_conn_version(const sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn) || !conn->handshake_done)
+    return NULL;
+  return SSL_get_version(conn->ssl); /* static string */
+}
+
+const char *sslbio_conn_cipher(const sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn) || !conn->handshake_done)
+    return NULL;
+  return SSL_CIPHER_get_name(SSL_get_current_cipher(conn->ssl)); /* static */
+}
+
+const char *sslbio_conn_alpn(sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn) || !conn->handshake_done)
+    return NULL;
+  if (conn->alpn == NULL) {
+    const unsigned char *proto = NULL; /* borrowed from the SSL */
+    unsigned int len = 0;
+    SSL_get0_alpn_selected(conn->ssl, &proto, &len);
+    if (proto == NULL || len == 0)
+      return NULL;
+    conn->alpn = malloc(len + 1);
+    if (conn->alpn == NULL)
+      return NULL;
+    memcpy(conn->alpn, proto, len);
+    conn->alpn[len] = '\0';
+  }
+  return conn->alpn;
+}
+
+int sslbio_conn_is_handshake_done(const sslbio_conn *conn) {
+  return sslbio__conn_ok(conn) && conn->handshake_done;
+}
+
+struct ssl_st *sslbio_conn_openssl(const sslbio_conn *conn) {
+  return sslbio__conn_ok(conn) ? conn->ssl : NULL;
+}
+
+/* Copy a memory BIO's contents into buf (NUL-terminated when it fits) and
+ * return the length needed. */
+static long copy_out_bio(BIO *mem, char *buf, size_t cap) {
+  char *data = NULL;
+  long len = BIO_get_mem_data(mem, &data); /* borrowed from mem */
+  if (buf != NULL && cap > (size_t)len) {
+    memcpy(buf, data, (size_t)len);
+    buf[len] = '\0';
+  }
+  return len;
+}
+
+long sslbio_conn_peer_certificate_pem(const sslbio_conn *conn, char *buf, size_t cap) {
+  if (!sslbio__conn_ok(conn) || (buf == NULL && cap > 0))
+    return SSLBIO_EINVAL;
+  X509 *peer = SSL_get0_peer_certificate(conn->ssl); /* borrowed */
+  if (peer == NULL)
+    return 0;
+  BIO *mem = BIO_new(BIO_s_mem());
+  if (mem == NULL || !PEM_write_bio_X509(mem, peer)) {
+    BIO_free(mem);
+    ERR_clear_error();
+    return SSLBIO_ENOMEM;
+  }
+  long len = copy_out_bio(mem, buf, cap);
+  BIO_free(mem);
+  return len;
+}
+
+/* ---- sessions ---- */
+
+long sslbio_conn_session(const sslbio_conn *conn, void *der, size_t cap) {
+  if (!sslbio__conn_ok(conn) || (der == NULL && cap > 0))
+    return SSLBIO_EINVAL;
+  SSL_SESSION *sess = SSL_get1_session(conn->ssl); /* our reference */
+  if (sess == NULL)
+    return 0;
+  long len = 0;
+  if (SSL_SESSION_is_resumable(sess)) {
+    len = i2d_SSL_SESSION(sess, NULL);
+    if (len <= 0) {
+      len = SSLBIO_ENOMEM;
+    } else if ((size_t)len <= cap) {
+      unsigned char *p = der;
+      i2d_SSL_SESSION(sess, &p);
+    }
+  }
+  SSL_SESSION_free(sess);
+  ERR_clear_error();
+  return len;
+}
+
+/* Case-insensitive equality of two host names. */
+static int same_host(const char *a, const char *b) {
+  for (; *a && *b; a++, b++) {
+    char x = *a >= 'A' && *a <= 'Z' ? *a + 32 : *a;
+    char y = *b >= 'A' && *b <= 'Z' ? *b + 32 : *b;
+    if (x != y)
+      return 0;
+  }
+  return *a == *b;
+}
+
+int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_t len) {
+  const char *op = "set session";
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (der == NULL || len == 0 || len > LONG_MAX)
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "empty session");
+  if (conn->role != SSLBIO_CLIENT || !SSL_in_before(conn->ssl))
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "sessions are set on a client before its handshake");
+  ERR_clear_error();
+  const unsigned char *p = der;
+  SSL_SESSION *sess = d2i_SSL_SESSION(NULL, &p, (long)len); /* ours */
+  if (sess == NULL) {
+    ERR_clear_error();
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "malformed session");
+  }
+  /* Resumption skips the certificate check, so the session must come from
+   * a handshake with the same server name. */
+  const char *issued_for = SSL_SESSION_get0_hostname(sess); /* borrowed */
+  int ok = issued_for != NULL ? conn->server_name != NULL && same_host(issued_for, conn->server_name)
+                              : conn->server_name == NULL || SSL_get_servername(conn->ssl,
+                                                                  TLSEXT_NAMETYPE_host_name) == NULL;
+  if (!ok) {
+    SSL_SESSION_free(sess);
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "session was issued for server name \"%.64s\", not \"%.64s\"",
+                        issued_for ? issued_for : "(none)",
+                        conn->server_name ? conn->server_name : "(none)");
+  }
+  int set = SSL_set_session(conn->ssl, sess); /* takes its own reference */
+  SSL_SESSION_free(sess);
+  if (set != 1) {
+    ERR_clear_error();
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "session does not fit this context");
+  }
+  return SSLBIO_OK;
+}
+
+/* ---- accessors for the Go package (hidden) ---- */
+
+void sslbio__conn_state(const sslbio_conn *conn, sslbio__state *out) {
+  memset(out, 0, sizeof(*out));
+  if (!sslbio__conn_ok(conn))
+    return;
+  out->handshake_done = conn->handshake_done;
+  out->shutdown_sent = conn->shutdown_sent;
+  out->closed = conn->closed;
+  if (!conn->handshake_done)
+    return;
+  out->version = SSL_version(conn->ssl);
+  const SSL_CIPHER *cipher = SSL_get_current_cipher(conn->ssl); /* static */
+  if (cipher != NULL)
+    out->cipher_id = SSL_CIPHER_get_protocol_id(cipher);
+  out->did_resume = SSL_session_reused(conn->ssl);
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(conn->ssl); /* borrowed */
+  int n = chain ? sk_X509_num(chain) : 0;
+  /* A server's chain omits the client's leaf; count it. */
+  if (conn->role == SSLBIO_SERVER && SSL_get0_peer_certificate(conn->ssl) != NULL)
+    n++;
+  out->peer_certs = n;
+}
+
+long sslbio__conn_peer_cert_der(const sslbio_conn *conn, int index, void *buf, size_t cap) {
+  if (!sslbio__conn_ok(conn) || index < 0)
+    return SSLBIO_EINVAL;
+  X509 *cert = NULL; /* borrowed */
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(conn->ssl);
+  if (conn->role == SSLBIO_SERVER)
+    cert = index == 0 ? SSL_get0_peer_certificate(conn->ssl)
+                      : (chain && index - 1 < sk_X509_num(chain) ? sk_X509_value(chain, index - 1) : NULL);
+  else
+    cert = chain && index < sk_X509_num(chain) ? sk_X509_value(chain, index) : NULL;
+  if (cert == NULL)
+    return SSLBIO_EINVAL;
+  int len = i2d_X509(cert, NULL);
+  if (len > 0 && (size_t)len <= cap) {
+    unsigned char *p = buf;
+    i2d_X509(cert, &p);
+  }
+  ERR_clear_error();
+  return len;
+}
+
+const sslbio__err_record *sslbio__conn_err(const sslbio_conn *conn) {
+  return sslbio__conn_ok(conn) ? conn->err : NULL;
+}
+
+const char *sslbio__lib_string(unsigned long code) { return ERR_lib_error_string(code); }
+const char *sslbio__reason_string(unsigned long code) { return ERR_reason_error_string(code); }
+const char *sslbio__verify_string(long result) { return X509_verify_cert_error_string(result); }
+
+const char *sslbio__conn_server_name(const sslbio_conn *conn) {
+  return sslbio__conn_ok(conn) ? conn->server_name : NULL;
+}

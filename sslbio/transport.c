@@ -1,0 +1,127 @@
+/* Callback transport ("PyBIO" mode): the engine calls the application's
+ * recv/send itself, moving ciphertext straight between the callbacks and
+ * the BIO pair's buffer (BIO_nread0/BIO_nwrite0: no intermediate copy). */
+#include <errno.h>
+#include <string.h>
+
+#include <openssl/err.h>
+
+#include "engine_internal.h"
+
+int sslbio_conn_set_transport(sslbio_conn *conn, sslbio_recv_fn recv_fn, sslbio_send_fn send_fn,
+                              void *user) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if ((recv_fn == NULL) != (send_fn == NULL))
+    return sslbio__fail(conn, "set transport", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "recv and send callbacks must both be set or both be NULL");
+  conn->recv_fn = recv_fn;
+  conn->send_fn = send_fn;
+  conn->user = user;
+  return SSLBIO_OK;
+}
+
+/* A callback failed: the stream may be half-sent, so the engine is dead. */
+static int transport_failed(sslbio_conn *conn, const char *op, const char *dir, long ret) {
+  int saved = errno;
+  int st = SSLBIO_ERROR;
+  if (ret != SSLBIO_ERROR)
+    sslbio__fail(conn, op, st, SSLBIO__KIND_TRANSPORT, "transport %s returned invalid value %ld",
+                 dir, ret);
+  else
+    sslbio__fail(conn, op, st, SSLBIO__KIND_TRANSPORT, "transport %s failed: %s", dir,
+                 saved ? strerror(saved) : "callback error");
+  if (conn->err != NULL)
+    conn->err->sys_errno = saved;
+  conn->dead = 1;
+  return st;
+}
+
+/* Push pending ciphertext to send_fn: OK when all is sent, WANT_WRITE when
+ * it would block, ERROR when it failed. */
+static int flush_out(sslbio_conn *conn, const char *op) {
+  for (;;) {
+    char *data = NULL; /* points into the pair's buffer */
+    int avail = BIO_nread0(conn->net, &data);
+    if (avail <= 0)
+      return SSLBIO_OK;
+    errno = 0;
+    long sent = conn->send_fn(conn->user, data, (size_t)avail);
+    if (sent == SSLBIO_WANT_WRITE)
+      return SSLBIO_WANT_WRITE;
+    if (sent <= 0 || sent > avail)
+      return transport_failed(conn, op, "send", sent);
+    BIO_nread(conn->net, &data, (int)sent); /* consume what was taken */
+  }
+}
+
+#define PAIR_FULL 1
+
+/* Pull ciphertext from recv_fn into the pair: OK when bytes (or EOF)
+ * arrived, PAIR_FULL when there is no room, WANT_READ when it would block. */
+static int fill_in(sslbio_conn *conn, const char *op) {
+  if (conn->eof_fed)
+    return PAIR_FULL;
+  char *room = NULL; /* points into the pair's buffer */
+  int cap = BIO_nwrite0(conn->net, &room);
+  if (cap <= 0)
+    return PAIR_FULL;
+  errno = 0;
+  long got = conn->recv_fn(conn->user, room, (size_t)cap);
+  if (got == SSLBIO_WANT_READ)
+    return SSLBIO_WANT_READ;
+  if (got == 0) {
+    sslbio_conn_feed_eof(conn);
+    return SSLBIO_OK;
+  }
+  if (got < 0 || got > cap)
+    return transport_failed(conn, op, "recv", got);
+  BIO_nwrite(conn->net, &room, (int)got);
+  return SSLBIO_OK;
+}
+
+int sslbio_conn_flush(sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  if (conn->send_fn == NULL)
+    return sslbio__fail(conn, "flush", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "no transport callbacks set");
+  ERR_clear_error();
+  int st = flush_out(conn, "flush");
+  ERR_clear_error();
+  return st;
+}
+
+long sslbio__pump(sslbio_conn *conn, const char *op, sslbio__op_fn fn, void *buf, size_t len) {
+  for (;;) {
+    int out = flush_out(conn, op);
+    if (out == SSLBIO_ERROR)
+      return out;
+    long r = fn(conn, buf, len);
+    if (r != SSLBIO_WANT_READ && r != SSLBIO_WANT_WRITE) {
+      /* Done (or failed): send what the call produced, as far as the
+       * transport takes it now; the rest goes with the next call or flush. */
+      int after = flush_out(conn, op);
+      return after == SSLBIO_ERROR && r >= 0 ? after : r;
+    }
+    out = flush_out(conn, op);
+    if (out == SSLBIO_ERROR)
+      return out;
+    if (r == SSLBIO_WANT_WRITE) {
+      if (out == SSLBIO_WANT_WRITE)
+        return SSLBIO_WANT_WRITE;
+      continue;
+    }
+    /* WANT_READ. Plaintext already buffered (shutdown waiting for the
+     * application to read it) will not be helped by more ciphertext. */
+    if (SSL_pending(conn->ssl) > 0)
+      return SSLBIO_WANT_READ;
+    int in = fill_in(conn, op);
+    if (in == SSLBIO_ERROR)
+      return in;
+    if (in == SSLBIO_WANT_READ)
+      return out == SSLBIO_WANT_WRITE ? SSLBIO_WANT_WRITE : SSLBIO_WANT_READ;
+    if (in == PAIR_FULL)
+      return SSLBIO_WANT_READ; /* nothing more can arrive: do not spin */
+  }
+}
