@@ -16,8 +16,9 @@ CERTS   := $(BUILD)/certs/ca.pem
 
 ENGINE_SRC := $(wildcard sslbio/*.c sslbio/*.h sslbio/*.go include/*.h capi/*.go error/*.go)
 
-# Targets that `make test` runs; mk/*.mk files append to it.
+# Targets that `make test` and `make demo` run; mk/*.mk files append to them.
 TEST_TARGETS :=
+DEMO_TARGETS :=
 
 .PHONY: all lib certs test demo bench install deps clean
 all: lib certs
@@ -63,3 +64,5 @@ include $(sort $(wildcard mk/*.mk))
 
 test: all $(TEST_TARGETS)
 	@echo "make test: all suites passed ($(TEST_TARGETS))"
+
+demo: all $(DEMO_TARGETS)

@@ -69,9 +69,9 @@ var (
 
 // Entry is one entry of OpenSSL's ERR queue.
 type Entry struct {
-	Code    uint64 // packed as ERR_get_error returns it
-	Library int    // ERR_GET_LIB(Code)
-	Reason  int    // ERR_GET_REASON(Code)
+	Code          uint64 // packed as ERR_get_error returns it
+	Library       int    // ERR_GET_LIB(Code)
+	Reason        int    // ERR_GET_REASON(Code)
 	LibraryString string
 	ReasonString  string
 	File          string
@@ -82,9 +82,9 @@ type Entry struct {
 
 // Error is a failed engine call with everything OpenSSL said about it.
 type Error struct {
-	Op           string  // "handshake", "read", "write", "feed", ...
-	Kind         Kind    // what went wrong
-	SSLError     int     // SSL_get_error value (SSL_ERROR_SSL = 1, SYSCALL = 5), 0 if none
+	Op           string // "handshake", "read", "write", "feed", ...
+	Kind         Kind   // what went wrong
+	SSLError     int    // SSL_get_error value (SSL_ERROR_SSL = 1, SYSCALL = 5), 0 if none
 	Errno        syscall.Errno
 	Entries      []Entry // every ERR queue entry of the failing call, oldest first
 	Dropped      int     // entries beyond what the engine keeps
