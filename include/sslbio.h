@@ -175,6 +175,28 @@ SSLBIO_API long sslbio_conn_pending_out(const sslbio_conn *conn);
  * or SSLBIO_EINVAL. */
 SSLBIO_API int sslbio_conn_feed_eof(sslbio_conn *conn);
 
+/* Zero-copy network side: recv() straight into, send() straight from the
+ * engine's buffers. The pointer is borrowed and valid until the next call on
+ * conn. A region may be shorter than what is free/pending (the buffer wraps):
+ * loop until the call returns 0. */
+/* Where to put received ciphertext: sets *buf and returns its size (0 when
+ * full), or SSLBIO_EINVAL (NULL arguments, after feed_eof). */
+SSLBIO_API long sslbio_conn_feed_buffer(sslbio_conn *conn, void **buf);
+/* Commit n bytes written into the region from sslbio_conn_feed_buffer.
+ * Returns n, or SSLBIO_EINVAL if n exceeds that region. */
+SSLBIO_API long sslbio_conn_feed_commit(sslbio_conn *conn, size_t n);
+/* Ciphertext to send: sets *buf and returns its size (0 when none). */
+SSLBIO_API long sslbio_conn_drain_buffer(sslbio_conn *conn, const void **buf);
+/* Consume n bytes of the region from sslbio_conn_drain_buffer (the count
+ * send() took). Returns n, or SSLBIO_EINVAL if n exceeds that region. */
+SSLBIO_API long sslbio_conn_drain_commit(sslbio_conn *conn, size_t n);
+
+/* Reuse the engine for a new connection (SSL_clear instead of SSL_free +
+ * SSL_new): buffers emptied, error and session forgotten, callbacks kept.
+ * server_name as for sslbio_conn_new. SSLBIO_OK, SSLBIO_EINVAL or
+ * SSLBIO_ENOMEM. */
+SSLBIO_API int sslbio_conn_reset(sslbio_conn *conn, const char *server_name);
+
 /* Application side. Each may produce ciphertext: drain until
  * sslbio_conn_pending_out is 0 after every call. */
 /* Returns SSLBIO_OK when the handshake is complete, SSLBIO_WANT_READ /
@@ -300,6 +322,11 @@ typedef struct sslbio_api_v1 {
   int (*conn_set_session)(sslbio_conn *, const void *, size_t);
   int (*conn_set_transport)(sslbio_conn *, sslbio_recv_fn, sslbio_send_fn, void *);
   int (*conn_flush)(sslbio_conn *);
+  long (*conn_feed_buffer)(sslbio_conn *, void **);
+  long (*conn_feed_commit)(sslbio_conn *, size_t);
+  long (*conn_drain_buffer)(sslbio_conn *, const void **);
+  long (*conn_drain_commit)(sslbio_conn *, size_t);
+  int (*conn_reset)(sslbio_conn *, const char *);
 } sslbio_api_v1;
 
 /* The table for ABI version abi (static, never freed), or NULL if this

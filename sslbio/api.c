@@ -50,6 +50,11 @@ static const sslbio_api_v1 api_v1 = {
     .conn_set_session = sslbio_conn_set_session,
     .conn_set_transport = sslbio_conn_set_transport,
     .conn_flush = sslbio_conn_flush,
+    .conn_feed_buffer = sslbio_conn_feed_buffer,
+    .conn_feed_commit = sslbio_conn_feed_commit,
+    .conn_drain_buffer = sslbio_conn_drain_buffer,
+    .conn_drain_commit = sslbio_conn_drain_commit,
+    .conn_reset = sslbio_conn_reset,
 };
 
 const sslbio_api_v1 *sslbio_api(int abi) { return abi == 1 ? &api_v1 : NULL; }

@@ -18,9 +18,20 @@ int sslbio__conn_ok(const sslbio_conn *conn) {
 
 static int clamp_int(size_t n) { return n > INT_MAX ? INT_MAX : (int)n; }
 
-/* Client identity: SNI and the name (or address) the certificate must match. */
+/* Client identity: SNI and the name (or address) the certificate must
+ * match. Clears what a previous connection of a reset engine set. */
 static int set_peer_name(sslbio_conn *conn, const char *name, int verify) {
   X509_VERIFY_PARAM *param = SSL_get0_param(conn->ssl); /* borrowed */
+  if (SSL_set1_host(conn->ssl, NULL) != 1 || X509_VERIFY_PARAM_set1_ip(param, NULL, 0) != 1 ||
+      SSL_set_tlsext_host_name(conn->ssl, NULL) != 1)
+    return 0;
+  free(conn->server_name);
+  conn->server_name = NULL;
+  if (name == NULL)
+    return 1;
+  conn->server_name = strdup(name);
+  if (conn->server_name == NULL)
+    return 0;
   ASN1_OCTET_STRING *ip = a2i_IPADDRESS(name);
   if (ip != NULL) { /* IP literal: no SNI (RFC 6066), match the address */
     ASN1_OCTET_STRING_free(ip);
@@ -32,60 +43,104 @@ static int set_peer_name(sslbio_conn *conn, const char *name, int verify) {
   return !verify || SSL_set1_host(conn->ssl, name) == 1;
 }
 
-sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
-  if (!sslbio__ctx_ok(ctx))
-    return NULL;
+/* The server name to use, or NULL with ctx->error set when a verifying
+ * client has none. *ok tells the two NULLs apart. */
+static const char *checked_name(sslbio_ctx *ctx, const char *server_name, int *ok) {
   if (server_name != NULL && server_name[0] == '\0')
     server_name = NULL;
-  int client = ctx->role == SSLBIO_CLIENT;
-  int verify = client && ctx->verify_mode != SSLBIO_VERIFY_NONE;
-  if (verify && server_name == NULL && !ctx->have_ca) {
+  int verify = ctx->role == SSLBIO_CLIENT && ctx->verify_mode != SSLBIO_VERIFY_NONE;
+  *ok = !(verify && server_name == NULL && !ctx->have_ca);
+  if (!*ok) {
     pthread_mutex_lock(&ctx->lock);
     sslbio__ctx_set_error(ctx, "sslbio: new engine: a verifying client needs a server name "
                                "(or SSLBIO_VERIFY_NONE)");
     pthread_mutex_unlock(&ctx->lock);
-    return NULL;
   }
-  if (sslbio__ctx_freeze(ctx) != SSLBIO_OK)
+  return server_name;
+}
+
+/* A fresh BIO pair under conn->ssl (replacing any previous one). */
+static int attach_pair(sslbio_conn *conn) {
+  BIO *ssl_side = NULL, *net = NULL;
+  if (BIO_new_bio_pair(&ssl_side, SSLBIO__PAIR_SIZE, &net, SSLBIO__PAIR_SIZE) != 1)
+    return 0;
+  SSL_set_bio(conn->ssl, ssl_side, ssl_side); /* the SSL owns ssl_side; frees the old one */
+  BIO_free(conn->net);
+  conn->net = net;
+  return 1;
+}
+
+/* Role state and identity of a new or reset engine. */
+static int configure(sslbio_conn *conn, const char *server_name) {
+  SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  if (conn->role == SSLBIO_SERVER) {
+    SSL_set_accept_state(conn->ssl);
+    return 1;
+  }
+  SSL_set_connect_state(conn->ssl);
+  return set_peer_name(conn, server_name, conn->ctx->verify_mode != SSLBIO_VERIFY_NONE);
+}
+
+sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
+  if (!sslbio__ctx_ok(ctx))
+    return NULL;
+  int ok;
+  server_name = checked_name(ctx, server_name, &ok);
+  if (!ok || sslbio__ctx_freeze(ctx) != SSLBIO_OK)
     return NULL;
   sslbio_conn *conn = calloc(1, sizeof(*conn));
   if (conn == NULL)
     return NULL;
   conn->magic = SSLBIO__CONN_MAGIC;
   conn->role = ctx->role;
-  ERR_clear_error();
-  BIO *ssl_side = NULL;
-  conn->ssl = SSL_new(ctx->ssl_ctx);
-  if (conn->ssl == NULL ||
-      BIO_new_bio_pair(&ssl_side, SSLBIO__PAIR_SIZE, &conn->net, SSLBIO__PAIR_SIZE) != 1)
-    goto fail;
-  SSL_set_bio(conn->ssl, ssl_side, ssl_side); /* the SSL owns ssl_side now */
-  SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
-  if (client) {
-    SSL_set_connect_state(conn->ssl);
-    if (server_name != NULL) {
-      conn->server_name = strdup(server_name);
-      if (conn->server_name == NULL || !set_peer_name(conn, server_name, verify))
-        goto fail;
-    }
-  } else {
-    SSL_set_accept_state(conn->ssl);
-  }
   conn->ctx = sslbio_ctx_ref(ctx);
   ERR_clear_error();
-  return conn;
-fail:
-  pthread_mutex_lock(&ctx->lock);
-  sslbio__ctx_set_error(ctx, "sslbio: new engine: %s",
-                        ERR_peek_last_error() ? ERR_reason_error_string(ERR_peek_last_error())
-                                              : "out of memory");
-  pthread_mutex_unlock(&ctx->lock);
+  conn->ssl = SSL_new(ctx->ssl_ctx);
+  if (conn->ssl == NULL || !attach_pair(conn) || !configure(conn, server_name)) {
+    pthread_mutex_lock(&ctx->lock);
+    unsigned long code = ERR_peek_last_error();
+    sslbio__ctx_set_error(ctx, "sslbio: new engine: %s",
+                          code ? ERR_reason_error_string(code) : "out of memory");
+    pthread_mutex_unlock(&ctx->lock);
+    ERR_clear_error();
+    conn->magic = 0;
+    SSL_free(conn->ssl);
+    BIO_free(conn->net);
+    sslbio_ctx_free(conn->ctx);
+    free(conn->server_name);
+    free(conn);
+    return NULL;
+  }
   ERR_clear_error();
-  SSL_free(conn->ssl);
-  BIO_free(conn->net);
-  free(conn->server_name);
-  free(conn);
-  return NULL;
+  return conn;
+}
+
+int sslbio_conn_reset(sslbio_conn *conn, const char *server_name) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  int ok;
+  server_name = checked_name(conn->ctx, server_name, &ok);
+  if (!ok) {
+    conn->dead = 0;
+    return sslbio__fail(conn, "reset", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                        "a verifying client needs a server name");
+  }
+  ERR_clear_error();
+  /* A pair whose writing end saw feed_eof cannot be reopened: replace it. */
+  int pair_ok = conn->eof_fed ? attach_pair(conn)
+                              : BIO_reset(conn->net) >= 0 && BIO_reset(SSL_get_rbio(conn->ssl)) >= 0;
+  if (!pair_ok || SSL_clear(conn->ssl) != 1 || SSL_set_session(conn->ssl, NULL) != 1 ||
+      !configure(conn, server_name)) {
+    ERR_clear_error();
+    return SSLBIO_ENOMEM;
+  }
+  ERR_clear_error();
+  conn->eof_fed = conn->dead = conn->closed = conn->handshake_done = conn->shutdown_sent = 0;
+  free(conn->alpn);
+  conn->alpn = NULL;
+  free(conn->err);
+  conn->err = NULL;
+  return SSLBIO_OK;
 }
 
 void sslbio_conn_free(sslbio_conn *conn) {
