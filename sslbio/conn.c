@@ -16,8 +16,6 @@ int sslbio__conn_ok(const sslbio_conn *conn) {
   return conn != NULL && conn->magic == SSLBIO__CONN_MAGIC;
 }
 
-static int clamp_int(size_t n) { return n > INT_MAX ? INT_MAX : (int)n; }
-
 /* Client identity: SNI and the name (or address) the certificate must
  * match. Clears what a previous connection of a reset engine set. */
 static int set_peer_name(sslbio_conn *conn, const char *name, int verify) {
@@ -37,7 +35,7 @@ static int set_peer_name(sslbio_conn *conn, const char *name, int verify) {
     ASN1_OCTET_STRING_free(ip);
     return !verify || X509_VERIFY_PARAM_set1_ip_asc(param, name) == 1;
   }
-  ERR_clear_error(); /* a2i_IPADDRESS leaves an entry for non-addresses */
+  sslbio__clear_queue(); /* a2i_IPADDRESS leaves an entry for non-addresses */
   if (SSL_set_tlsext_host_name(conn->ssl, name) != 1)
     return 0;
   return !verify || SSL_set1_host(conn->ssl, name) == 1;
@@ -59,20 +57,11 @@ static const char *checked_name(sslbio_ctx *ctx, const char *server_name, int *o
   return server_name;
 }
 
-/* A fresh BIO pair under conn->ssl (replacing any previous one). */
-static int attach_pair(sslbio_conn *conn) {
-  BIO *ssl_side = NULL, *net = NULL;
-  if (BIO_new_bio_pair(&ssl_side, SSLBIO__PAIR_SIZE, &net, SSLBIO__PAIR_SIZE) != 1)
-    return 0;
-  SSL_set_bio(conn->ssl, ssl_side, ssl_side); /* the SSL owns ssl_side; frees the old one */
-  BIO_free(conn->net);
-  conn->net = net;
-  return 1;
-}
-
 /* Role state and identity of a new or reset engine. */
 static int configure(sslbio_conn *conn, const char *server_name) {
-  SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  /* Partial writes (rule 4); record buffers released while empty (idle memory). */
+  SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
+                              SSL_MODE_RELEASE_BUFFERS);
   if (conn->role == SSLBIO_SERVER) {
     SSL_set_accept_state(conn->ssl);
     return 1;
@@ -94,24 +83,23 @@ sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
   conn->magic = SSLBIO__CONN_MAGIC;
   conn->role = ctx->role;
   conn->ctx = sslbio_ctx_ref(ctx);
-  ERR_clear_error();
+  sslbio__clear_queue();
   conn->ssl = SSL_new(ctx->ssl_ctx);
-  if (conn->ssl == NULL || !attach_pair(conn) || !configure(conn, server_name)) {
+  if (conn->ssl == NULL || !sslbio__queues_attach(conn) || !configure(conn, server_name)) {
     pthread_mutex_lock(&ctx->lock);
     unsigned long code = ERR_peek_last_error();
     sslbio__ctx_set_error(ctx, "sslbio: new engine: %s",
                           code ? ERR_reason_error_string(code) : "out of memory");
     pthread_mutex_unlock(&ctx->lock);
-    ERR_clear_error();
+    sslbio__clear_queue();
     conn->magic = 0;
     SSL_free(conn->ssl);
-    BIO_free(conn->net);
     sslbio_ctx_free(conn->ctx);
     free(conn->server_name);
     free(conn);
     return NULL;
   }
-  ERR_clear_error();
+  sslbio__clear_queue();
   return conn;
 }
 
@@ -125,17 +113,15 @@ int sslbio_conn_reset(sslbio_conn *conn, const char *server_name) {
     return sslbio__fail(conn, "reset", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "a verifying client needs a server name");
   }
-  ERR_clear_error();
-  /* A pair whose writing end saw feed_eof cannot be reopened: replace it. */
-  int pair_ok = conn->eof_fed ? attach_pair(conn)
-                              : BIO_reset(conn->net) >= 0 && BIO_reset(SSL_get_rbio(conn->ssl)) >= 0;
-  if (!pair_ok || SSL_clear(conn->ssl) != 1 || SSL_set_session(conn->ssl, NULL) != 1 ||
+  sslbio__clear_queue();
+  sslbio__queues_reset(conn);
+  if (SSL_clear(conn->ssl) != 1 || SSL_set_session(conn->ssl, NULL) != 1 ||
       !configure(conn, server_name)) {
-    ERR_clear_error();
+    sslbio__clear_queue();
     return SSLBIO_ENOMEM;
   }
-  ERR_clear_error();
-  conn->eof_fed = conn->dead = conn->closed = conn->handshake_done = conn->shutdown_sent = 0;
+  sslbio__clear_queue();
+  conn->dead = conn->closed = conn->handshake_done = conn->shutdown_sent = 0;
   free(conn->alpn);
   conn->alpn = NULL;
   free(conn->err);
@@ -147,8 +133,8 @@ void sslbio_conn_free(sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return;
   conn->magic = 0;
-  SSL_free(conn->ssl); /* frees the SSL side of the pair */
-  BIO_free(conn->net);
+  SSL_free(conn->ssl); /* frees its BIO */
+  sslbio__queues_reset(conn);
   sslbio_ctx_free(conn->ctx);
   free(conn->server_name);
   free(conn->alpn);
@@ -163,19 +149,20 @@ long sslbio_conn_feed(sslbio_conn *conn, const void *buf, size_t len) {
     return SSLBIO_EINVAL;
   if (buf == NULL && len > 0)
     return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL buffer");
-  if (conn->eof_fed)
+  if (conn->in.eof)
     return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "feed after feed_eof");
   if (len == 0)
     return 0;
-  size_t room = BIO_ctrl_get_write_guarantee(conn->net);
+  unsigned char *at;
+  long room = sslbio__in_room(conn, &at);
+  if (room < 0)
+    return sslbio__fail(conn, "feed", SSLBIO_ENOMEM, SSLBIO__KIND_NOMEM, "out of memory");
   if (room == 0)
-    return 0;
-  int n = BIO_write(conn->net, buf, clamp_int(len < room ? len : room));
-  if (n <= 0) {
-    ERR_clear_error();
-    return 0;
-  }
-  return n;
+    return 0; /* full: at is NULL, keep the rest (backpressure) */
+  size_t n = len < (size_t)room ? len : (size_t)room;
+  memcpy(at, buf, n);
+  sslbio__in_commit(conn, n);
+  return (long)n;
 }
 
 long sslbio_conn_drain(sslbio_conn *conn, void *buf, size_t cap) {
@@ -183,25 +170,26 @@ long sslbio_conn_drain(sslbio_conn *conn, void *buf, size_t cap) {
     return SSLBIO_EINVAL;
   if (buf == NULL && cap > 0)
     return sslbio__fail(conn, "drain", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL buffer");
-  if (cap == 0)
+  const unsigned char *at;
+  size_t avail = sslbio__out_data(conn, &at);
+  size_t n = cap < avail ? cap : avail;
+  if (n == 0)
     return 0;
-  int n = BIO_read(conn->net, buf, clamp_int(cap));
-  return n > 0 ? n : 0;
+  memcpy(buf, at, n);
+  sslbio__out_consume(conn, n);
+  return (long)n;
 }
 
 long sslbio_conn_pending_out(const sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
-  return (long)BIO_ctrl_pending(conn->net);
+  return (long)conn->out.len;
 }
 
 int sslbio_conn_feed_eof(sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
-  if (!conn->eof_fed) {
-    conn->eof_fed = 1;
-    BIO_shutdown_wr(conn->net);
-  }
+  conn->in.eof = 1;
   return SSLBIO_OK;
 }
 
@@ -212,24 +200,35 @@ static int dead_status(const sslbio_conn *conn) {
   return conn->err != NULL ? conn->err->status : SSLBIO_ERROR;
 }
 
+/* An established engine waiting for the peer gives its record buffers back
+ * (SSL_MODE_RELEASE_BUFFERS misses the read buffer a handshake leaves), so
+ * idle connections cost little memory. */
+static void release_record_buffers(sslbio_conn *conn) {
+  if (conn->handshake_done && !SSL_has_pending(conn->ssl))
+    SSL_free_buffers(conn->ssl);
+}
+
 int sslbio__do_handshake(sslbio_conn *conn) {
+  sslbio__release_idle(conn); /* a feed_buffer offer that was not used */
   if (conn->dead)
     return dead_status(conn);
   if (conn->handshake_done)
     return SSLBIO_OK;
-  ERR_clear_error();
+  sslbio__clear_queue();
   int ret = SSL_do_handshake(conn->ssl);
   if (ret == 1) {
     conn->handshake_done = 1;
+    release_record_buffers(conn);
     return SSLBIO_OK;
   }
   return sslbio__translate(conn, "handshake", ret);
 }
 
 long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap) {
+  sslbio__release_idle(conn); /* a feed_buffer offer that was not used */
   if (conn->dead)
     return dead_status(conn);
-  ERR_clear_error();
+  sslbio__clear_queue();
   size_t n = 0;
   int ret = SSL_read_ex(conn->ssl, buf, cap, &n);
   if (ret > 0) {
@@ -239,16 +238,19 @@ long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap) {
   int st = sslbio__translate(conn, "read", ret);
   if (!conn->handshake_done && SSL_is_init_finished(conn->ssl))
     conn->handshake_done = 1;
+  if (st == SSLBIO_WANT_READ)
+    release_record_buffers(conn);
   return st;
 }
 
 long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len) {
+  sslbio__release_idle(conn); /* a feed_buffer offer that was not used */
   if (conn->dead)
     return dead_status(conn);
   if (SSL_get_shutdown(conn->ssl) & SSL_SENT_SHUTDOWN)
     return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "write after shutdown sent close_notify");
-  ERR_clear_error();
+  sslbio__clear_queue();
   size_t n = 0;
   int ret = SSL_write_ex(conn->ssl, buf, len, &n);
   if (ret > 0) {
@@ -266,7 +268,7 @@ long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len) {
 static int peek_status(sslbio_conn *conn) {
   char c;
   size_t n = 0;
-  ERR_clear_error();
+  sslbio__clear_queue();
   int ret = SSL_peek_ex(conn->ssl, &c, 1, &n);
   if (ret > 0)
     return 1;
@@ -289,10 +291,10 @@ int sslbio__do_shutdown(sslbio_conn *conn) {
     }
     return SSL_get_shutdown(conn->ssl) & SSL_RECEIVED_SHUTDOWN ? SSLBIO_OK : SSLBIO_WANT_READ;
   }
-  ERR_clear_error();
+  sslbio__clear_queue();
   int ret = SSL_shutdown(conn->ssl);
   if (ret >= 0) {
-    ERR_clear_error();
+    sslbio__clear_queue();
     conn->shutdown_sent = 1;
     return ret == 1 ? SSLBIO_OK : SSLBIO_WANT_READ;
   }
@@ -359,11 +361,11 @@ int sslbio_conn_wants(sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return 0;
   int mask = 0;
-  if (conn->dead || conn->closed || conn->eof_fed) {
+  if (conn->dead || conn->closed || conn->in.eof) {
     mask = SSLBIO_HAS_PLAINTEXT; /* a read returns the close or error now */
   } else if (SSL_pending(conn->ssl) > 0) {
     mask = SSLBIO_HAS_PLAINTEXT;
-  } else if (BIO_ctrl_pending(SSL_get_rbio(conn->ssl)) == 0 && !SSL_has_pending(conn->ssl)) {
+  } else if (conn->in.len == 0 && !SSL_has_pending(conn->ssl)) {
     /* Nothing buffered: the engine waits for the peer, unless a client has
      * yet to send its first flight. */
     if (conn->handshake_done || conn->role == SSLBIO_SERVER || !SSL_in_before(conn->ssl))
@@ -374,7 +376,7 @@ int sslbio_conn_wants(sslbio_conn *conn) {
     int st = peek_status(conn);
     mask = st == SSLBIO_WANT_READ ? SSLBIO_WANTS_READ : SSLBIO_HAS_PLAINTEXT;
   }
-  if (BIO_ctrl_pending(conn->net) > 0)
+  if (conn->out.len > 0)
     mask |= SSLBIO_WANTS_WRITE;
   return mask;
 }
@@ -387,14 +389,14 @@ int sslbio_conn_key_update(sslbio_conn *conn, int update_peer) {
   if (!conn->handshake_done || SSL_version(conn->ssl) != TLS1_3_VERSION)
     return sslbio__fail(conn, "key update", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "key update needs a completed TLS 1.3 handshake");
-  ERR_clear_error();
+  sslbio__clear_queue();
   if (SSL_key_update(conn->ssl, update_peer ? SSL_KEY_UPDATE_REQUESTED
                                             : SSL_KEY_UPDATE_NOT_REQUESTED) != 1)
     return sslbio__translate(conn, "key update", 0);
   /* SSL_key_update only queues the message; a handshake call writes it. */
   int ret = SSL_do_handshake(conn->ssl);
   if (ret == 1) {
-    ERR_clear_error();
+    sslbio__clear_queue();
     return SSLBIO_OK;
   }
   return sslbio__translate(conn, "key update", ret);

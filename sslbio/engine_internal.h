@@ -6,16 +6,19 @@
 
 #include <stdatomic.h>
 #include <pthread.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "sslbio.h"
 
 #define SSLBIO_INTERNAL __attribute__((visibility("hidden")))
 
-/* Size of each half of the BIO pair. It must hold a full TLS record so a
- * whole record can be fed or drained in one call; 17 KiB covers TLS 1.3's
- * 16384 + 256 + 5 byte maximum and every TLS 1.2 record OpenSSL writes. */
-#define SSLBIO__PAIR_SIZE (17 * 1024)
+/* Capacity of each queue of the engine's BIO pair (queue.c). It must hold
+ * a full TLS record so a whole record can be fed or drained in one call;
+ * 17 KiB covers TLS 1.3's 16384 + 256 + 5 byte maximum and every TLS 1.2
+ * record OpenSSL writes. Buffers exist only while they hold bytes. */
+#define SSLBIO__IN_CAP (17 * 1024)
+#define SSLBIO__OUT_CAP (17 * 1024)
 /* ERR queue entries kept per error; deeper ones are counted, not stored. */
 #define SSLBIO__MAX_ERR_ENTRIES 8
 #define SSLBIO__ERR_DATA_LEN 128
@@ -73,13 +76,20 @@ struct sslbio_ctx {
   char error[256];
 };
 
+/* One direction of the BIO pair: a linear buffer, NULL while empty. */
+typedef struct sslbio__queue {
+  unsigned char *buf; /* owned */
+  size_t start, len;
+  int eof; /* in only: the transport ended (feed_eof) */
+} sslbio__queue;
+
 struct sslbio_conn {
   unsigned magic;
   sslbio_ctx *ctx; /* one reference */
-  SSL *ssl;        /* owned; owns the SSL side of the pair */
-  BIO *net;        /* owned: our side of the pair */
+  SSL *ssl;        /* owned; owns its BIO, which reads `in` and writes `out` */
+  sslbio__queue in;  /* ciphertext fed, not yet read by the SSL */
+  sslbio__queue out; /* ciphertext written by the SSL, not yet drained */
   int role;
-  int eof_fed;
   int dead;            /* a fatal error happened: calls return the stored error */
   int closed;          /* peer's close_notify was seen */
   int handshake_done;
@@ -92,6 +102,14 @@ struct sslbio_conn {
   sslbio_send_fn send_fn;
   void *user;
 };
+
+/* Empty the thread's ERR queue (rule 1). Peeking first is equivalent — an
+ * empty queue needs no clearing, and SSL_get_error itself only peeks — and
+ * far cheaper than OpenSSL 3's ERR_clear_error, which wipes all 16 slots. */
+static inline void sslbio__clear_queue(void) {
+  if (ERR_peek_error() != 0)
+    ERR_clear_error();
+}
 
 /* ---- errors.c ---- */
 /* Forget the previous call's error (the conn is not dead). */
@@ -114,6 +132,20 @@ SSLBIO_INTERNAL int sslbio__do_handshake(sslbio_conn *conn);
 SSLBIO_INTERNAL long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap);
 SSLBIO_INTERNAL long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len);
 SSLBIO_INTERNAL int sslbio__do_shutdown(sslbio_conn *conn);
+
+/* ---- queue.c ---- */
+/* Give conn->ssl its BIO over conn's queues; 0 when memory ran out. */
+SSLBIO_INTERNAL int sslbio__queues_attach(sslbio_conn *conn);
+/* Contiguous room at the end of `in` (*at set), 0 when full, -1 on ENOMEM. */
+SSLBIO_INTERNAL long sslbio__in_room(sslbio_conn *conn, unsigned char **at);
+SSLBIO_INTERNAL void sslbio__in_commit(sslbio_conn *conn, size_t n);
+/* Pending bytes of `out` (*at set; contiguous). */
+SSLBIO_INTERNAL size_t sslbio__out_data(const sslbio_conn *conn, const unsigned char **at);
+SSLBIO_INTERNAL void sslbio__out_consume(sslbio_conn *conn, size_t n);
+/* Free the buffers of empty queues (an idle engine holds none). */
+SSLBIO_INTERNAL void sslbio__release_idle(sslbio_conn *conn);
+/* Empty both queues, forget EOF, free their buffers. */
+SSLBIO_INTERNAL void sslbio__queues_reset(sslbio_conn *conn);
 
 /* ---- ctx.c ---- */
 SSLBIO_INTERNAL int sslbio__ctx_ok(const sslbio_ctx *ctx);

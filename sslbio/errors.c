@@ -76,7 +76,7 @@ static int first_reason(const sslbio__err_record *rec) {
 static int fatal(sslbio_conn *conn, const char *op, int ssl_error, int saved_errno) {
   sslbio__err_record *rec = record_for(conn);
   if (rec == NULL) {
-    ERR_clear_error();
+    sslbio__clear_queue();
     conn->dead = 1;
     return SSLBIO_ENOMEM;
   }
@@ -88,7 +88,7 @@ static int fatal(sslbio_conn *conn, const char *op, int ssl_error, int saved_err
   rec->verify_result = SSL_get_verify_result(conn->ssl);
   int reason = first_reason(rec);
   if (reason == SSL_R_UNEXPECTED_EOF_WHILE_READING ||
-      (ssl_error == SSL_ERROR_SYSCALL && rec->n_entries == 0 && conn->eof_fed)) {
+      (ssl_error == SSL_ERROR_SYSCALL && rec->n_entries == 0 && conn->in.eof)) {
     rec->kind = SSLBIO__KIND_TRUNCATED;
     rec->status = SSLBIO_TRUNCATED;
     if (rec->detail[0] == '\0')
@@ -114,23 +114,23 @@ int sslbio__translate(sslbio_conn *conn, const char *op, int ret) {
   int e = SSL_get_error(conn->ssl, ret);
   switch (e) {
   case SSL_ERROR_NONE:
-    ERR_clear_error();
+    sslbio__clear_queue();
     return SSLBIO_OK;
   case SSL_ERROR_WANT_READ:
-    ERR_clear_error();
+    sslbio__clear_queue();
     return SSLBIO_WANT_READ;
   case SSL_ERROR_WANT_WRITE:
-    ERR_clear_error();
+    sslbio__clear_queue();
     return SSLBIO_WANT_WRITE;
   case SSL_ERROR_ZERO_RETURN:
-    ERR_clear_error();
+    sslbio__clear_queue();
     conn->closed = 1;
     return SSLBIO_CLOSED;
   case SSL_ERROR_SSL:
   case SSL_ERROR_SYSCALL:
     return fatal(conn, op, e, saved_errno);
   default: /* WANT_X509_LOOKUP, WANT_ASYNC...: not used by the engine */
-    ERR_clear_error();
+    sslbio__clear_queue();
     return sslbio__fail(conn, op, SSLBIO_ERROR, SSLBIO__KIND_SSL,
                         "unexpected SSL_get_error value %d", e);
   }

@@ -69,7 +69,7 @@ long sslbio_conn_peer_certificate_pem(const sslbio_conn *conn, char *buf, size_t
   BIO *mem = BIO_new(BIO_s_mem());
   if (mem == NULL || !PEM_write_bio_X509(mem, peer)) {
     BIO_free(mem);
-    ERR_clear_error();
+    sslbio__clear_queue();
     return SSLBIO_ENOMEM;
   }
   long len = copy_out_bio(mem, buf, cap);
@@ -86,6 +86,20 @@ long sslbio_conn_session(const sslbio_conn *conn, void *der, size_t cap) {
   if (sess == NULL)
     return 0;
   long len = 0;
+  /* OpenSSL records the server name in a client session only when the
+   * server acknowledged SNI (and never for an IP address), so stamp the name
+   * this client verified into the exported copy: set_session compares it. */
+  if (SSL_SESSION_is_resumable(sess) && conn->role == SSLBIO_CLIENT &&
+      conn->server_name != NULL && SSL_SESSION_get0_hostname(sess) == NULL) {
+    SSL_SESSION *named = SSL_SESSION_dup(sess); /* ours; replaces our reference */
+    SSL_SESSION_free(sess);
+    if (named == NULL || SSL_SESSION_set1_hostname(named, conn->server_name) != 1) {
+      SSL_SESSION_free(named);
+      sslbio__clear_queue();
+      return SSLBIO_ENOMEM;
+    }
+    sess = named;
+  }
   if (SSL_SESSION_is_resumable(sess)) {
     len = i2d_SSL_SESSION(sess, NULL);
     if (len <= 0) {
@@ -96,7 +110,7 @@ long sslbio_conn_session(const sslbio_conn *conn, void *der, size_t cap) {
     }
   }
   SSL_SESSION_free(sess);
-  ERR_clear_error();
+  sslbio__clear_queue();
   return len;
 }
 
@@ -120,30 +134,32 @@ int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_t len) {
   if (conn->role != SSLBIO_CLIENT || !SSL_in_before(conn->ssl))
     return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "sessions are set on a client before its handshake");
-  ERR_clear_error();
+  sslbio__clear_queue();
   const unsigned char *p = der;
   SSL_SESSION *sess = d2i_SSL_SESSION(NULL, &p, (long)len); /* ours */
   if (sess == NULL) {
-    ERR_clear_error();
+    sslbio__clear_queue();
     return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "malformed session");
   }
   /* Resumption skips the certificate check, so the session must come from
-   * a handshake with the same server name. */
+   * a handshake with the same server name (sslbio_conn_session stamps it;
+   * a session without one only goes to a client without one). */
   const char *issued_for = SSL_SESSION_get0_hostname(sess); /* borrowed */
   int ok = issued_for != NULL ? conn->server_name != NULL && same_host(issued_for, conn->server_name)
-                              : conn->server_name == NULL || SSL_get_servername(conn->ssl,
-                                                                  TLSEXT_NAMETYPE_host_name) == NULL;
+                              : conn->server_name == NULL;
   if (!ok) {
+    /* format before freeing sess: issued_for points into it */
+    int st = sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+                          "session was issued for server name \"%.64s\", not \"%.64s\"",
+                          issued_for ? issued_for : "(none)",
+                          conn->server_name ? conn->server_name : "(none)");
     SSL_SESSION_free(sess);
-    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
-                        "session was issued for server name \"%.64s\", not \"%.64s\"",
-                        issued_for ? issued_for : "(none)",
-                        conn->server_name ? conn->server_name : "(none)");
+    return st;
   }
   int set = SSL_set_session(conn->ssl, sess); /* takes its own reference */
   SSL_SESSION_free(sess);
   if (set != 1) {
-    ERR_clear_error();
+    sslbio__clear_queue();
     return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "session does not fit this context");
   }
@@ -191,7 +207,7 @@ long sslbio__conn_peer_cert_der(const sslbio_conn *conn, int index, void *buf, s
     unsigned char *p = buf;
     i2d_X509(cert, &p);
   }
-  ERR_clear_error();
+  sslbio__clear_queue();
   return len;
 }
 

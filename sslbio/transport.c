@@ -41,42 +41,45 @@ static int transport_failed(sslbio_conn *conn, const char *op, const char *dir, 
  * it would block, ERROR when it failed. */
 static int flush_out(sslbio_conn *conn, const char *op) {
   for (;;) {
-    char *data = NULL; /* points into the pair's buffer */
-    int avail = BIO_nread0(conn->net, &data);
-    if (avail <= 0)
+    const unsigned char *data; /* points into the out queue */
+    size_t avail = sslbio__out_data(conn, &data);
+    if (avail == 0)
       return SSLBIO_OK;
     errno = 0;
-    long sent = conn->send_fn(conn->user, data, (size_t)avail);
+    long sent = conn->send_fn(conn->user, data, avail);
     if (sent == SSLBIO_WANT_WRITE)
       return SSLBIO_WANT_WRITE;
-    if (sent <= 0 || sent > avail)
+    if (sent <= 0 || (size_t)sent > avail)
       return transport_failed(conn, op, "send", sent);
-    BIO_nread(conn->net, &data, (int)sent); /* consume what was taken */
+    sslbio__out_consume(conn, (size_t)sent);
   }
 }
 
 #define PAIR_FULL 1
 
-/* Pull ciphertext from recv_fn into the pair: OK when bytes (or EOF)
- * arrived, PAIR_FULL when there is no room, WANT_READ when it would block. */
+/* Pull ciphertext from recv_fn straight into the in queue: OK when bytes
+ * (or EOF) arrived, PAIR_FULL when there is no room, WANT_READ when it
+ * would block. */
 static int fill_in(sslbio_conn *conn, const char *op) {
-  if (conn->eof_fed)
+  if (conn->in.eof)
     return PAIR_FULL;
-  char *room = NULL; /* points into the pair's buffer */
-  int cap = BIO_nwrite0(conn->net, &room);
-  if (cap <= 0)
+  unsigned char *room; /* points into the in queue */
+  long cap = sslbio__in_room(conn, &room);
+  if (cap < 0)
+    return sslbio__fail(conn, op, SSLBIO_ENOMEM, SSLBIO__KIND_NOMEM, "out of memory");
+  if (cap == 0)
     return PAIR_FULL;
   errno = 0;
   long got = conn->recv_fn(conn->user, room, (size_t)cap);
   if (got == SSLBIO_WANT_READ)
     return SSLBIO_WANT_READ;
   if (got == 0) {
-    sslbio_conn_feed_eof(conn);
+    conn->in.eof = 1;
     return SSLBIO_OK;
   }
   if (got < 0 || got > cap)
     return transport_failed(conn, op, "recv", got);
-  BIO_nwrite(conn->net, &room, (int)got);
+  sslbio__in_commit(conn, (size_t)got);
   return SSLBIO_OK;
 }
 
@@ -86,9 +89,9 @@ int sslbio_conn_flush(sslbio_conn *conn) {
   if (conn->send_fn == NULL)
     return sslbio__fail(conn, "flush", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "no transport callbacks set");
-  ERR_clear_error();
+  sslbio__clear_queue();
   int st = flush_out(conn, "flush");
-  ERR_clear_error();
+  sslbio__clear_queue();
   return st;
 }
 
@@ -117,7 +120,7 @@ long sslbio__pump(sslbio_conn *conn, const char *op, sslbio__op_fn fn, void *buf
     if (SSL_pending(conn->ssl) > 0)
       return SSLBIO_WANT_READ;
     int in = fill_in(conn, op);
-    if (in == SSLBIO_ERROR)
+    if (in == SSLBIO_ERROR || in == SSLBIO_ENOMEM)
       return in;
     if (in == SSLBIO_WANT_READ)
       return out == SSLBIO_WANT_WRITE ? SSLBIO_WANT_WRITE : SSLBIO_WANT_READ;

@@ -1,26 +1,20 @@
 /* Zero-copy network side: the application recv()s straight into, and
- * send()s straight from, the engine's buffers (BIO_nwrite0/BIO_nread0 on
- * the pair), saving the copy that feed/drain make. */
-#include <limits.h>
-
-#include <openssl/err.h>
-
+ * send()s straight from, the engine's queues, saving the copy that
+ * feed/drain make. */
 #include "engine_internal.h"
 
 long sslbio_conn_feed_buffer(sslbio_conn *conn, void **buf) {
   if (!sslbio__conn_ok(conn) || buf == NULL)
     return SSLBIO_EINVAL;
   *buf = NULL;
-  if (conn->eof_fed)
+  if (conn->in.eof)
     return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "feed after feed_eof");
-  char *room = NULL;
-  int n = BIO_nwrite0(conn->net, &room);
-  if (n <= 0) {
-    ERR_clear_error();
-    return 0;
-  }
-  *buf = room;
-  return n;
+  unsigned char *at;
+  long room = sslbio__in_room(conn, &at);
+  if (room < 0)
+    return sslbio__fail(conn, "feed", SSLBIO_ENOMEM, SSLBIO__KIND_NOMEM, "out of memory");
+  *buf = at;
+  return room;
 }
 
 long sslbio_conn_feed_commit(sslbio_conn *conn, size_t n) {
@@ -28,41 +22,33 @@ long sslbio_conn_feed_commit(sslbio_conn *conn, size_t n) {
     return SSLBIO_EINVAL;
   if (n == 0)
     return 0;
-  char *room = NULL;
-  int avail = BIO_nwrite0(conn->net, &room);
-  if (avail <= 0 || n > (size_t)avail) {
-    ERR_clear_error();
+  unsigned char *at;
+  /* Only a buffer offered by feed_buffer may be committed to. */
+  long room = conn->in.buf != NULL ? sslbio__in_room(conn, &at) : 0;
+  if (conn->in.eof || room <= 0 || n > (size_t)room)
     return sslbio__fail(conn, "feed commit", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
-                        "commit of %zu bytes exceeds the %d offered", n, avail > 0 ? avail : 0);
-  }
-  return BIO_nwrite(conn->net, &room, (int)n);
+                        "commit of %zu bytes exceeds the %ld offered by feed_buffer", n,
+                        room > 0 ? room : 0);
+  sslbio__in_commit(conn, n);
+  return (long)n;
 }
 
 long sslbio_conn_drain_buffer(sslbio_conn *conn, const void **buf) {
   if (!sslbio__conn_ok(conn) || buf == NULL)
     return SSLBIO_EINVAL;
-  char *data = NULL;
-  int n = BIO_nread0(conn->net, &data);
-  if (n <= 0) {
-    ERR_clear_error();
-    *buf = NULL;
-    return 0;
-  }
-  *buf = data;
-  return n;
+  const unsigned char *at;
+  size_t n = sslbio__out_data(conn, &at);
+  *buf = at;
+  return (long)n;
 }
 
 long sslbio_conn_drain_commit(sslbio_conn *conn, size_t n) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
-  if (n == 0)
-    return 0;
-  char *data = NULL;
-  int avail = BIO_nread0(conn->net, &data);
-  if (avail <= 0 || n > (size_t)avail) {
-    ERR_clear_error();
+  if (n > conn->out.len)
     return sslbio__fail(conn, "drain commit", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
-                        "commit of %zu bytes exceeds the %d offered", n, avail > 0 ? avail : 0);
-  }
-  return BIO_nread(conn->net, &data, (int)n);
+                        "commit of %zu bytes exceeds the %zu pending", n, conn->out.len);
+  if (n > 0)
+    sslbio__out_consume(conn, n);
+  return (long)n;
 }
