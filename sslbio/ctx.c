@@ -8,6 +8,7 @@
 #include <openssl/err.h>
 #include <openssl/pem.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 
 #include "engine_internal.h"
 
@@ -101,8 +102,10 @@ sslbio_ctx *sslbio_ctx_wrap_openssl(struct ssl_ctx_st *ssl_ctx, int role) {
   ctx->verify_mode = !(mode & SSL_VERIFY_PEER)                 ? SSLBIO_VERIFY_NONE
                      : (mode & SSL_VERIFY_FAIL_IF_NO_PEER_CERT) ? SSLBIO_VERIFY_REQUIRE_PEER
                                                                 : SSLBIO_VERIFY_PEER;
-  /* The caller configured trust already; never add the system store. */
+  /* The caller configured trust already; never add the system store, and
+   * send the chain exactly as configured. */
   ctx->have_ca = 1;
+  ctx->wrapped = 1;
   return ctx;
 }
 
@@ -133,6 +136,24 @@ const char *sslbio_ctx_error(const sslbio_ctx *ctx) {
   return sslbio__ctx_ok(ctx) ? ctx->error : "sslbio: invalid context";
 }
 
+/* A self-signed root at the end of our chain is dropped before the first
+ * handshake: the peer must already trust it, so sending it only makes every
+ * client parse one more certificate (RFC 8446 4.4.2 allows omitting it). */
+static void drop_sent_root(sslbio_ctx *ctx) {
+  STACK_OF(X509) *chain = NULL; /* borrowed from the SSL_CTX */
+  if (!SSL_CTX_get0_chain_certs(ctx->ssl_ctx, &chain) || chain == NULL || sk_X509_num(chain) == 0)
+    return;
+  X509 *last = sk_X509_value(chain, sk_X509_num(chain) - 1);
+  if (!(X509_get_extension_flags(last) & EXFLAG_SS))
+    return;
+  STACK_OF(X509) *shorter = X509_chain_up_ref(chain); /* ours: one reference per cert */
+  if (shorter == NULL)
+    return;
+  X509_free(sk_X509_pop(shorter));
+  if (!SSL_CTX_set0_chain(ctx->ssl_ctx, shorter)) /* takes shorter on success */
+    sk_X509_pop_free(shorter, X509_free);
+}
+
 int sslbio__ctx_freeze(sslbio_ctx *ctx) {
   if (atomic_load_explicit(&ctx->frozen, memory_order_acquire))
     return SSLBIO_OK;
@@ -144,6 +165,9 @@ int sslbio__ctx_freeze(sslbio_ctx *ctx) {
       if (!SSL_CTX_set_default_verify_paths(ctx->ssl_ctx))
         status = openssl_failed(ctx, "loading the system CA store");
     }
+    if (!ctx->wrapped)
+      drop_sent_root(ctx);
+    sslbio__clear_queue();
     if (status == SSLBIO_OK)
       atomic_store_explicit(&ctx->frozen, 1, memory_order_release);
   }

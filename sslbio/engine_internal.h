@@ -68,6 +68,7 @@ struct sslbio_ctx {
   int verify_mode;
   int allow_ragged_eof;
   int have_ca;  /* a CA was loaded; otherwise the client uses the system store */
+  int wrapped;  /* adopted with sslbio_ctx_wrap_openssl: settings are the caller's */
   unsigned char *alpn_wire; /* owned: server's ALPN preference, wire format */
   size_t alpn_len;
   atomic_int refs;

@@ -168,6 +168,29 @@ int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_t len) {
 
 /* ---- accessors for the Go package (hidden) ---- */
 
+/* The peer's certificates, leaf first. A client's chain starts with the
+ * leaf, a server's omits it, and a resumed session carries the leaf alone;
+ * index 0 is always the leaf. Borrowed; NULL past the end. */
+static X509 *peer_cert_at(const sslbio_conn *conn, int index) {
+  X509 *leaf = SSL_get0_peer_certificate(conn->ssl);
+  if (leaf == NULL)
+    return NULL;
+  if (index == 0)
+    return leaf;
+  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(conn->ssl);
+  /* A client's chain holds the leaf at [0]; a server's starts after it. */
+  int offset = conn->role == SSLBIO_CLIENT ? 0 : 1;
+  int i = index - offset;
+  return chain != NULL && i < sk_X509_num(chain) ? sk_X509_value(chain, i) : NULL;
+}
+
+static int peer_cert_count(const sslbio_conn *conn) {
+  int n = 0;
+  while (peer_cert_at(conn, n) != NULL)
+    n++;
+  return n;
+}
+
 void sslbio__conn_state(const sslbio_conn *conn, sslbio__state *out) {
   memset(out, 0, sizeof(*out));
   if (!sslbio__conn_ok(conn))
@@ -182,24 +205,13 @@ void sslbio__conn_state(const sslbio_conn *conn, sslbio__state *out) {
   if (cipher != NULL)
     out->cipher_id = SSL_CIPHER_get_protocol_id(cipher);
   out->did_resume = SSL_session_reused(conn->ssl);
-  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(conn->ssl); /* borrowed */
-  int n = chain ? sk_X509_num(chain) : 0;
-  /* A server's chain omits the client's leaf; count it. */
-  if (conn->role == SSLBIO_SERVER && SSL_get0_peer_certificate(conn->ssl) != NULL)
-    n++;
-  out->peer_certs = n;
+  out->peer_certs = peer_cert_count(conn);
 }
 
 long sslbio__conn_peer_cert_der(const sslbio_conn *conn, int index, void *buf, size_t cap) {
   if (!sslbio__conn_ok(conn) || index < 0)
     return SSLBIO_EINVAL;
-  X509 *cert = NULL; /* borrowed */
-  STACK_OF(X509) *chain = SSL_get_peer_cert_chain(conn->ssl);
-  if (conn->role == SSLBIO_SERVER)
-    cert = index == 0 ? SSL_get0_peer_certificate(conn->ssl)
-                      : (chain && index - 1 < sk_X509_num(chain) ? sk_X509_value(chain, index - 1) : NULL);
-  else
-    cert = chain && index < sk_X509_num(chain) ? sk_X509_value(chain, index) : NULL;
+  X509 *cert = peer_cert_at(conn, index); /* borrowed */
   if (cert == NULL)
     return SSLBIO_EINVAL;
   int len = i2d_X509(cert, NULL);
