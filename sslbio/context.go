@@ -3,6 +3,7 @@ package sslbio
 /*
 #include <stdlib.h>
 #include "sslbio.h"
+#include "info_internal.h"
 */
 import "C"
 
@@ -57,12 +58,12 @@ func adoptContext(c *C.sslbio_ctx, role Role) *Context {
 // ContextFromHandle adopts an sslbio_ctx* made elsewhere in this process (C
 // code, Python, another Context's Handle): it takes its own reference, so the
 // other side may free its reference at any time.
-func ContextFromHandle(handle unsafe.Pointer, role Role) (*Context, error) {
+func ContextFromHandle(handle unsafe.Pointer) (*Context, error) {
 	c := C.sslbio_ctx_ref((*C.sslbio_ctx)(handle))
 	if c == nil {
 		return nil, sslerr.Invalid("context from handle", "not a live sslbio_ctx")
 	}
-	return adoptContext(c, role), nil
+	return adoptContext(c, Role(C.sslbio__ctx_role(c))), nil
 }
 
 // Handle is the sslbio_ctx* for C code in the same process, borrowed: valid

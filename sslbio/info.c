@@ -234,3 +234,5 @@ const char *sslbio__verify_string(long result) { return X509_verify_cert_error_s
 const char *sslbio__conn_server_name(const sslbio_conn *conn) {
   return sslbio__conn_ok(conn) ? conn->server_name : NULL;
 }
+
+int sslbio__ctx_role(const sslbio_ctx *ctx) { return sslbio__ctx_ok(ctx) ? ctx->role : 0; }

@@ -24,6 +24,8 @@ SSLBIO_INTERNAL long sslbio__conn_peer_cert_der(const sslbio_conn *conn, int ind
 /* The name a client engine was made for (owned by conn), NULL for servers. */
 SSLBIO_INTERNAL const char *sslbio__conn_server_name(const sslbio_conn *conn);
 SSLBIO_INTERNAL const sslbio__err_record *sslbio__conn_err(const sslbio_conn *conn);
+/* SSLBIO_CLIENT or SSLBIO_SERVER (0 for an invalid ctx). */
+SSLBIO_INTERNAL int sslbio__ctx_role(const sslbio_ctx *ctx);
 /* Static OpenSSL strings for the Go error type. */
 SSLBIO_INTERNAL const char *sslbio__lib_string(unsigned long code);
 SSLBIO_INTERNAL const char *sslbio__reason_string(unsigned long code);
