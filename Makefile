@@ -14,7 +14,7 @@ LIB_A   := $(BUILD)/libsslbio.a
 PC      := $(BUILD)/sslbio.pc
 CERTS   := $(BUILD)/certs/ca.pem
 
-ENGINE_SRC := $(wildcard sslbio/*.c sslbio/*.h sslbio/*.go include/*.h capi/*.go error/*.go)
+ENGINE_SRC := $(filter-out %_test.go,$(wildcard sslbio/*.c sslbio/*.h sslbio/*.go include/*.h capi/*.go error/*.go))
 
 # Targets that `make test` and `make demo` run; mk/*.mk files append to them.
 TEST_TARGETS :=

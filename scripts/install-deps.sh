@@ -8,6 +8,7 @@ have pkg-config || need+=(pkg-config)
 have valgrind || need+=(valgrind)
 have curl || need+=(curl)
 have g++ || need+=(g++)
+have gdb || need+=(gdb)   # tests/c/check_nogo.sh: counts C->Go entries during a transfer
 for pkg in "${EXTRA_PACKAGES[@]:-}"; do [ -n "$pkg" ] && need+=("$pkg"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

@@ -47,7 +47,9 @@ static const char *checked_name(sslbio_ctx *ctx, const char *server_name, int *o
   if (server_name != NULL && server_name[0] == '\0')
     server_name = NULL;
   int verify = ctx->role == SSLBIO_CLIENT && ctx->verify_mode != SSLBIO_VERIFY_NONE;
-  *ok = !(verify && server_name == NULL && !ctx->have_ca);
+  /* Chain verification without the name check would accept any certificate
+   * the CA ever issued (rule 7). A wrapped SSL_CTX is configured by its owner. */
+  *ok = !(verify && server_name == NULL && !ctx->wrapped);
   if (!*ok) {
     pthread_mutex_lock(&ctx->lock);
     sslbio__ctx_set_error(ctx, "sslbio: new engine: a verifying client needs a server name "
@@ -250,6 +252,8 @@ long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len) {
   if (SSL_get_shutdown(conn->ssl) & SSL_SENT_SHUTDOWN)
     return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "write after shutdown sent close_notify");
+  if (conn->out.len >= SSLBIO__OUT_CAP)
+    return SSLBIO_WANT_WRITE; /* drain first; nothing was taken (see queue.c) */
   sslbio__clear_queue();
   size_t n = 0;
   int ret = SSL_write_ex(conn->ssl, buf, len, &n);

@@ -107,7 +107,7 @@ func (c *Conn) handshake() error {
 	if c.hsDone.Load() || c.hsErr != nil {
 		return c.hsErr
 	}
-	err := c.pump(func(e *Engine) (int, error) { return 0, e.Handshake() })
+	err := c.pump(func(e *Engine) (int, error) { return 0, e.Handshake() }, false)
 	if err != nil {
 		c.hsErr = err
 		return err
@@ -117,19 +117,28 @@ func (c *Conn) handshake() error {
 }
 
 // pump runs op until it succeeds or fails for good: draining after every
-// call, reading the socket when the engine wants ciphertext.
-func (c *Conn) pump(op func(*Engine) (int, error)) error {
+// call, reading the socket when the engine wants ciphertext. When op
+// succeeded but sending failed, the send error is returned only if sending
+// is what the caller asked for (Write); for the handshake and Read the
+// ciphertext stays queued and the next Write reports the error, so a peer
+// that sent its data and left at once (before our TLS 1.3 session ticket
+// could reach it) is still read to the end.
+func (c *Conn) pump(op func(*Engine) (int, error), mustSend bool) error {
 	for {
 		c.engMu.Lock()
 		_, err := op(c.eng)
 		c.engMu.Unlock()
-		if ferr := c.flush(); ferr != nil && err == nil {
+		ferr := c.flush()
+		if ferr != nil && err == nil && mustSend {
 			return ferr
 		}
 		switch {
 		case err == nil:
 			return nil
 		case errors.Is(err, sslerr.ErrWantWrite):
+			if ferr != nil {
+				return ferr // the engine's output cannot drain: retrying would spin
+			}
 			continue // flush drained it
 		case errors.Is(err, sslerr.ErrWantRead):
 			if ferr := c.fill(); ferr != nil {
@@ -213,7 +222,7 @@ func (c *Conn) Read(p []byte) (int, error) {
 		var err error
 		n, err = e.Read(p)
 		return n, err
-	})
+	}, false)
 	return n, err
 }
 
@@ -229,7 +238,7 @@ func (c *Conn) Write(p []byte) (int, error) {
 			var err error
 			n, err = e.Write(p[done:])
 			return n, err
-		})
+		}, true)
 		done += n
 		if err != nil {
 			return done, err

@@ -23,12 +23,22 @@ void sslbio__ctx_set_error(sslbio_ctx *ctx, const char *fmt, ...) {
   va_end(ap);
 }
 
-/* Setter failure that OpenSSL explains: message from the queue, queue left
- * empty. */
+/* Setter failure that OpenSSL explains: the first entry of the queue (the
+ * root cause, e.g. "No such file or directory") with its data (the path),
+ * and the last (what gave up, e.g. "system lib"); the queue is left empty. */
 static int openssl_failed(sslbio_ctx *ctx, const char *what) {
-  unsigned long code = ERR_peek_last_error();
-  const char *reason = code ? ERR_reason_error_string(code) : NULL;
-  sslbio__ctx_set_error(ctx, "sslbio: %s: %s", what, reason ? reason : "OpenSSL refused");
+  const char *data = NULL;
+  int flags = 0;
+  unsigned long first = ERR_peek_error_data(&data, &flags);
+  unsigned long last = ERR_peek_last_error();
+  const char *why = !first                  ? NULL
+                    : ERR_SYSTEM_ERROR(first) ? strerror(ERR_GET_REASON(first)) /* an errno */
+                                              : ERR_reason_error_string(first);
+  const char *then = last != first && last ? ERR_reason_error_string(last) : NULL;
+  int has_data = data != NULL && (flags & ERR_TXT_STRING) && data[0] != '\0';
+  sslbio__ctx_set_error(ctx, "sslbio: %s: %s%s%s%s%s%s", what, why ? why : "OpenSSL refused",
+                        has_data ? " (" : "", has_data ? data : "", has_data ? ")" : "",
+                        then ? "; " : "", then ? then : "");
   ERR_clear_error();
   return SSLBIO_ERROR;
 }
@@ -78,6 +88,12 @@ sslbio_ctx *sslbio_ctx_new(int role) {
      * grow with every client. One ticket per connection, like crypto/tls. */
     SSL_CTX_set_session_cache_mode(ssl_ctx, SSL_SESS_CACHE_OFF);
     SSL_CTX_set_num_tickets(ssl_ctx, 1);
+    /* OpenSSL refuses to resume a session on a server that verifies client
+     * certificates unless a session id context is set: the handshake dies
+     * with an internal_error alert ("session id context uninitialized").
+     * Tickets are sealed with this SSL_CTX's keys, so one constant is
+     * enough. */
+    SSL_CTX_set_session_id_context(ssl_ctx, (const unsigned char *)"sslbio", 6);
   }
   sslbio_ctx *ctx = ctx_alloc(ssl_ctx, role);
   if (ctx == NULL) {

@@ -2,6 +2,23 @@ package sslbio
 
 /*
 #include "sslbio.h"
+
+// The data path again, with char* for void*: cgo checks every
+// unsafe.Pointer argument for Go pointers at run time (about 300
+// instructions a call, 7% of a 64-byte round trip), and a byte buffer can
+// hold none; a *C.char argument is not checked. Inlined into the cgo stubs.
+static inline long sslbio__go_feed(sslbio_conn *c, const char *p, size_t n) {
+	return sslbio_conn_feed(c, p, n);
+}
+static inline long sslbio__go_drain(sslbio_conn *c, char *p, size_t n) {
+	return sslbio_conn_drain(c, p, n);
+}
+static inline long sslbio__go_read(sslbio_conn *c, char *p, size_t n) {
+	return sslbio_conn_read(c, p, n);
+}
+static inline long sslbio__go_write(sslbio_conn *c, const char *p, size_t n) {
+	return sslbio_conn_write(c, p, n);
+}
 */
 import "C"
 
@@ -35,6 +52,9 @@ func newEngine(c *C.sslbio_conn, role Role) *Engine {
 // bytesPtr is the address of p's first byte; p must not be empty.
 func bytesPtr(p []byte) unsafe.Pointer { return unsafe.Pointer(unsafe.SliceData(p)) }
 
+// bytesChar is bytesPtr for the unchecked data-path shims above.
+func bytesChar(p []byte) *C.char { return (*C.char)(unsafe.Pointer(unsafe.SliceData(p))) }
+
 // Feed copies ciphertext that arrived from the peer into the engine and
 // returns how much it accepted. Keep the rest and feed it after the next
 // Read or Handshake: nothing is dropped.
@@ -45,7 +65,7 @@ func (e *Engine) Feed(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n := C.sslbio_conn_feed(e.c, bytesPtr(p), C.size_t(len(p)))
+	n := C.sslbio__go_feed(e.c, bytesChar(p), C.size_t(len(p)))
 	runtime.KeepAlive(e)
 	if n < 0 {
 		return 0, e.statusError(C.int(n))
@@ -62,7 +82,7 @@ func (e *Engine) Drain(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n := C.sslbio_conn_drain(e.c, bytesPtr(p), C.size_t(len(p)))
+	n := C.sslbio__go_drain(e.c, bytesChar(p), C.size_t(len(p)))
 	runtime.KeepAlive(e)
 	if n < 0 {
 		return 0, e.statusError(C.int(n))
@@ -118,7 +138,7 @@ func (e *Engine) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n := C.sslbio_conn_read(e.c, bytesPtr(p), C.size_t(len(p)))
+	n := C.sslbio__go_read(e.c, bytesChar(p), C.size_t(len(p)))
 	runtime.KeepAlive(e)
 	if n < 0 {
 		return 0, e.statusError(C.int(n))
@@ -136,7 +156,7 @@ func (e *Engine) Write(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n := C.sslbio_conn_write(e.c, bytesPtr(p), C.size_t(len(p)))
+	n := C.sslbio__go_write(e.c, bytesChar(p), C.size_t(len(p)))
 	runtime.KeepAlive(e)
 	if n < 0 {
 		return 0, e.statusError(C.int(n))

@@ -80,6 +80,7 @@ struct sslbio_ctx {
 /* One direction of the BIO pair: a linear buffer, NULL while empty. */
 typedef struct sslbio__queue {
   unsigned char *buf; /* owned */
+  size_t cap;         /* size of buf: the standard capacity, or more for `out` */
   size_t start, len;
   int eof; /* in only: the transport ended (feed_eof) */
 } sslbio__queue;

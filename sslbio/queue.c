@@ -26,6 +26,7 @@ static pthread_once_t queue_method_once = PTHREAD_ONCE_INIT;
  * cycle costs no malloc/free; the cache is bounded (CACHE_SLOTS buffers per
  * thread) and freed when the thread exits. */
 #define CACHE_SLOTS 4
+/* Standard buffer size of both queues; `out` may grow past it by one record. */
 #define QUEUE_CAP (SSLBIO__IN_CAP > SSLBIO__OUT_CAP ? SSLBIO__IN_CAP : SSLBIO__OUT_CAP)
 
 typedef struct buf_cache {
@@ -82,30 +83,65 @@ static void buf_put(unsigned char *buf) {
 
 /* ---- one queue ---- */
 
+/* Give q's buffer back (standard ones to the cache). */
+static void q_release(sslbio__queue *q) {
+  if (q->cap == QUEUE_CAP)
+    buf_put(q->buf);
+  else
+    free(q->buf);
+  q->buf = NULL;
+  q->cap = q->start = q->len = 0;
+}
+
 /* Make sure q has a buffer with room at its end; returns the contiguous
  * room (0 when full) or -1 when memory ran out. */
-static long q_room(sslbio__queue *q, size_t cap) {
+static long q_room(sslbio__queue *q) {
   if (q->buf == NULL) {
     q->buf = buf_get();
     if (q->buf == NULL)
       return -1;
+    q->cap = QUEUE_CAP;
     q->start = q->len = 0;
   }
-  if (q->start > 0 && q->start + q->len == cap) { /* slide the data down */
+  if (q->start > 0 && q->start + q->len == q->cap) { /* slide the data down */
     memmove(q->buf, q->buf + q->start, q->len);
     q->start = 0;
   }
-  return (long)(cap - q->start - q->len);
+  return (long)(q->cap - q->start - q->len);
+}
+
+/* Append all n bytes, growing the buffer past the standard capacity if
+ * needed; 0 when memory ran out. */
+static int q_append_all(sslbio__queue *q, const char *data, size_t n) {
+  long room = q_room(q);
+  if (room < 0)
+    return 0;
+  if ((size_t)room < n) {
+    if (q->cap - q->len >= n) { /* enough room once the data slides down */
+      memmove(q->buf, q->buf + q->start, q->len);
+      q->start = 0;
+    } else {
+      unsigned char *bigger = malloc(q->len + n);
+      if (bigger == NULL)
+        return 0;
+      memcpy(bigger, q->buf + q->start, q->len);
+      size_t len = q->len;
+      q_release(q);
+      q->buf = bigger;
+      q->cap = len + n;
+      q->len = len;
+    }
+  }
+  memcpy(q->buf + q->start + q->len, data, n);
+  q->len += n;
+  return 1;
 }
 
 static void q_consume(sslbio__queue *q, size_t n) {
   q->start += n;
   q->len -= n;
-  if (q->len == 0) {
-    q->start = 0;
-    buf_put(q->buf); /* idle connections hold no buffer */
-    q->buf = NULL;
-  }
+  if (q->len == 0)
+    q_release(q); /* idle connections hold no buffer */
 }
 
 /* ---- the BIO the SSL reads and writes ---- */
@@ -127,22 +163,18 @@ static int queue_read(BIO *bio, char *buf, size_t size, size_t *readbytes) {
   return 1;
 }
 
+/* The SSL's writes are always taken whole: a record half in the queue and
+ * half in the SSL's buffer would make SSL_write report WANT_WRITE after it
+ * consumed plaintext, breaking "WANT_WRITE means nothing was taken" (rule
+ * 4). Instead sslbio__do_write refuses to start a record while `out` holds
+ * SSLBIO__OUT_CAP bytes, which bounds the queue to that plus one record. */
 static int queue_write(BIO *bio, const char *buf, size_t size, size_t *written) {
   sslbio_conn *conn = BIO_get_data(bio);
   BIO_clear_retry_flags(bio);
   *written = 0;
-  long room = q_room(&conn->out, SSLBIO__OUT_CAP);
-  if (room < 0)
+  if (!q_append_all(&conn->out, buf, size))
     return -1;
-  if (room == 0) {
-    BIO_set_retry_write(bio); /* would block: drain first */
-    return 0;
-  }
-  size_t n = size < (size_t)room ? size : (size_t)room;
-  sslbio__queue *q = &conn->out;
-  memcpy(q->buf + q->start + q->len, buf, n);
-  q->len += n;
-  *written = n;
+  *written = size;
   return 1;
 }
 
@@ -195,7 +227,7 @@ int sslbio__queues_attach(sslbio_conn *conn) {
 /* ---- what the network side sees ---- */
 
 long sslbio__in_room(sslbio_conn *conn, unsigned char **at) {
-  long room = q_room(&conn->in, SSLBIO__IN_CAP);
+  long room = q_room(&conn->in);
   *at = room > 0 ? conn->in.buf + conn->in.start + conn->in.len : NULL;
   return room;
 }
@@ -211,14 +243,13 @@ void sslbio__out_consume(sslbio_conn *conn, size_t n) { q_consume(&conn->out, n)
 
 void sslbio__release_idle(sslbio_conn *conn) {
   if (conn->in.len == 0 && conn->in.buf != NULL)
-    q_consume(&conn->in, 0);
+    q_release(&conn->in);
   if (conn->out.len == 0 && conn->out.buf != NULL)
-    q_consume(&conn->out, 0);
+    q_release(&conn->out);
 }
 
 void sslbio__queues_reset(sslbio_conn *conn) {
-  buf_put(conn->in.buf);
-  buf_put(conn->out.buf);
-  memset(&conn->in, 0, sizeof(conn->in));
-  memset(&conn->out, 0, sizeof(conn->out));
+  q_release(&conn->in);
+  q_release(&conn->out);
+  conn->in.eof = 0;
 }

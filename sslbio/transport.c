@@ -89,6 +89,8 @@ int sslbio_conn_flush(sslbio_conn *conn) {
   if (conn->send_fn == NULL)
     return sslbio__fail(conn, "flush", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "no transport callbacks set");
+  if (conn->dead) /* never call the transport of a dead engine */
+    return conn->err != NULL ? conn->err->status : SSLBIO_ERROR;
   sslbio__clear_queue();
   int st = flush_out(conn, "flush");
   sslbio__clear_queue();
@@ -96,6 +98,8 @@ int sslbio_conn_flush(sslbio_conn *conn) {
 }
 
 long sslbio__pump(sslbio_conn *conn, const char *op, sslbio__op_fn fn, void *buf, size_t len) {
+  if (conn->dead) /* a dead engine never calls the transport again: the stored error */
+    return fn(conn, buf, len);
   for (;;) {
     int out = flush_out(conn, op);
     if (out == SSLBIO_ERROR)

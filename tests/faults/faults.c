@@ -1,0 +1,441 @@
+/* faults: sslbio under transport faults and allocation failure.
+ *
+ *   faults [all|chunks|transport|bogus|alloc|alloc-random]
+ *
+ * chunks     1-byte reads/writes and random EAGAIN (would-block) on both
+ *            sides, through the callback transport (sslbio_conn_set_transport)
+ *            and through feed/drain: every connection must complete with
+ *            every byte intact (checksummed).
+ * transport  the transport fails (ECONNRESET on recv, EPIPE on send) or
+ *            ends (EOF) at byte k of the stream, for k swept over the whole
+ *            connection: mid-handshake, mid-record, between records, after
+ *            close_notify. Each side must end with a documented status (the
+ *            faulted one ERROR/TRUNCATED naming the transport, the other
+ *            TRUNCATED: no close_notify came) and no hang; a dead engine
+ *            keeps returning its error and never calls the transport again.
+ * bogus      callbacks returning impossible values (more than asked, 0 from
+ *            send): a clear error, no overrun.
+ * alloc      allocation failure through libfiu: the k-th allocation (of the
+ *            engine's own code and of OpenSSL, via CRYPTO_set_mem_functions)
+ *            fails, once or from then on, for k swept over context setup and
+ *            a whole connection. Every case ends in a clear status; ASan /
+ *            valgrind then check nothing leaked or went out of bounds.
+ * alloc-random  connections in a loop for FAULTS_SECONDS while whatever
+ *            injects faults does so (run under `fiu-run -x -c 'enable_random
+ *            name=libc/mm/...,probability=...'`): the process must survive.
+ *
+ * FAULTS_STRIDE (default 5) thins the byte-offset and allocation sweeps
+ * (valgrind runs use a larger one). Exit status 0 when every check held. */
+#include "fx.h"
+
+#include <openssl/crypto.h>
+
+#ifndef FX_NO_FIU
+#define FIU_ENABLE 1 /* fiu_fail() is a no-op macro without it */
+#include <fiu-control.h>
+#include <fiu.h>
+
+/* ---- allocation faults (libfiu) ----
+ * One countdown decides for every allocation, from the engine's code
+ * (linked with -Wl,--wrap=malloc,...) and from OpenSSL (its allocator
+ * hooks). libfiu's points carry the names of its POSIX preload, so the
+ * same names work under `fiu-run`. */
+static long alloc_count;     /* allocations seen while counting */
+static long alloc_countdown; /* fail when it reaches 0 */
+static int alloc_persistent; /* keep failing after the first */
+static long alloc_failed;
+
+static int countdown_cb(const char *name, int *failnum, void **failinfo, unsigned int *flags) {
+  (void)name, (void)failnum, (void)failinfo, (void)flags;
+  alloc_count++;
+  if (alloc_countdown <= 0)
+    return 0;
+  if (--alloc_countdown == 0) {
+    alloc_failed++;
+    if (alloc_persistent)
+      alloc_countdown = 1; /* and the next one too */
+    return 1;
+  }
+  return 0;
+}
+
+static int alloc_fails(const char *point) { return fiu_fail(point) != 0; }
+
+void *__real_malloc(size_t);
+void *__real_calloc(size_t, size_t);
+void *__real_realloc(void *, size_t);
+char *__real_strdup(const char *);
+
+void *__wrap_malloc(size_t n) { return alloc_fails("libc/mm/malloc") ? NULL : __real_malloc(n); }
+void *__wrap_calloc(size_t n, size_t m) {
+  return alloc_fails("libc/mm/calloc") ? NULL : __real_calloc(n, m);
+}
+void *__wrap_realloc(void *p, size_t n) {
+  return alloc_fails("libc/mm/realloc") ? NULL : __real_realloc(p, n);
+}
+char *__wrap_strdup(const char *s) { return alloc_fails("libc/mm/malloc") ? NULL : __real_strdup(s); }
+
+static void *ossl_malloc(size_t n, const char *file, int line) {
+  (void)file, (void)line;
+  return alloc_fails("libc/mm/malloc") ? NULL : __real_malloc(n);
+}
+static void *ossl_realloc(void *p, size_t n, const char *file, int line) {
+  (void)file, (void)line;
+  return alloc_fails("libc/mm/realloc") ? NULL : __real_realloc(p, n);
+}
+static void ossl_free(void *p, const char *file, int line) {
+  (void)file, (void)line;
+  free(p);
+}
+
+static void alloc_arm(long k, int persistent) {
+  alloc_countdown = k;
+  alloc_persistent = persistent;
+}
+static void alloc_disarm(void) { alloc_countdown = 0; }
+
+static void alloc_setup(void) {
+  /* Before OpenSSL allocates anything. */
+  if (!CRYPTO_set_mem_functions(ossl_malloc, ossl_realloc, ossl_free))
+    fprintf(stderr, "faults: CRYPTO_set_mem_functions refused (OpenSSL allocated already)\n");
+  fiu_init(0);
+  const char *points[] = {"libc/mm/malloc", "libc/mm/calloc", "libc/mm/realloc"};
+  for (int i = 0; i < 3; i++)
+    fiu_enable_external(points[i], 1, NULL, 0, countdown_cb);
+}
+#endif
+
+static unsigned char payload[64 * 1024];
+static sslbio_ctx *cli[2][2], *srv[2][2]; /* [kind][0: TLS 1.2, 1: TLS 1.3] */
+static int stride;
+
+static void make_contexts(void) {
+  for (int k = 0; k < 2; k++)
+    for (int v = 0; v < 2; v++) {
+      int ver = v ? 0x0304 : 0x0303;
+      cli[k][v] = fx_client_ctx(k, ver, ver);
+      srv[k][v] = fx_server_ctx(k, ver, ver);
+      if (!cli[k][v] || !srv[k][v]) {
+        fprintf(stderr, "faults: cannot make contexts (certificates in %s?)\n", fx_certs());
+        exit(2);
+      }
+    }
+}
+
+static void free_contexts(void) {
+  for (int k = 0; k < 2; k++)
+    for (int v = 0; v < 2; v++)
+      sslbio_ctx_free(cli[k][v]), sslbio_ctx_free(srv[k][v]);
+}
+
+static const char *vname(int v) { return v ? "TLS1.3" : "TLS1.2"; }
+
+/* A finished side's engine: the error must be sticky and must not touch
+ * the transport again. */
+static void check_dead(fx_side *s, const char *what) {
+  if (s->c == NULL || s->status == SSLBIO_OK || s->status == 1)
+    return;
+  long before = s->end.calls_after_dead;
+  unsigned char buf[64];
+  int sticky = s->status == SSLBIO_ERROR || s->status == SSLBIO_TRUNCATED;
+  if (sticky && s->callbacks) {
+    long r = sslbio_conn_read(s->c, buf, sizeof(buf));
+    FX_CHECK(r == s->status, "%s: read on a dead engine = %ld, want %ld", what, r, s->status);
+    r = sslbio_conn_handshake(s->c);
+    FX_CHECK(r == s->status || sslbio_conn_is_handshake_done(s->c), "%s: handshake on a dead engine = %ld", what, r);
+    r = sslbio_conn_write(s->c, "x", 1);
+    FX_CHECK(r == s->status || r == SSLBIO_EINVAL, "%s: write on a dead engine = %ld", what, r);
+    sslbio_conn_shutdown(s->c);
+    sslbio_conn_flush(s->c);
+    FX_CHECK(s->end.calls_after_dead == before, "%s: a dead engine called its transport %ld times", what,
+             s->end.calls_after_dead - before);
+  }
+  if (sticky) {
+    char msg[512];
+    long n = sslbio_conn_error(s->c, msg, sizeof(msg));
+    /* In feed/drain mode the application saw the socket fail itself; the
+     * engine may have no error then. Otherwise it must explain. */
+    if (s->callbacks || !s->end.dead || n > 0)
+      FX_CHECK(n > 0 && strncmp(msg, "sslbio: ", 8) == 0, "%s: status %ld without a message", what, s->status);
+  }
+}
+
+/* ---- chunks and EAGAIN: everything must arrive ---- */
+
+static void test_chunks(void) {
+  const fx_fault models[] = {
+      {1, 0, -1, -1, -1, 0, 0},   /* 1-byte reads and writes */
+      {0, 50, -1, -1, -1, 0, 0},  /* half the calls would block */
+      {1, 30, -1, -1, -1, 0, 0},  /* both */
+      {7, 10, -1, -1, -1, 0, 0},
+  };
+  const char *names[] = {"1-byte", "EAGAIN 50%", "1-byte+EAGAIN 30%", "7-byte+EAGAIN 10%"};
+  int runs = 0;
+  double t0 = fx_now();
+  for (int cb = 0; cb < 2; cb++)
+    for (int v = 0; v < 2; v++)
+      for (int k = 0; k < 2; k++)
+        for (int m = 0; m < 4; m++) {
+          static fx_run r;
+          size_t len = m == 0 || m == 2 ? 20000 : sizeof(payload);
+          fx_connect(&r, cli[k][v], srv[k][v], &models[m], &models[m], cb, payload, len, (uint64_t)runs);
+          runs++;
+          const char *mode = cb ? "callbacks" : "feed/drain";
+          FX_CHECK(!r.stalled && r.side[0].status == SSLBIO_OK && r.side[1].status == SSLBIO_OK,
+                   "%s %s %s kind %d: client %ld [%s] server %ld [%s] stalled %d", names[m], mode, vname(v), k,
+                   r.side[0].status, fx_errmsg(r.side[0].c), r.side[1].status, fx_errmsg(r.side[1].c), r.stalled);
+          FX_CHECK(r.side[1].got_plain == len && r.side[0].got_plain == len &&
+                       r.side[1].sum_got == r.side[0].sum_sent && r.side[0].sum_got == r.side[0].sum_sent,
+                   "%s %s %s: bytes damaged (%zu/%zu)", names[m], mode, vname(v), r.side[1].got_plain,
+                   r.side[0].got_plain);
+          fx_free_run(&r);
+        }
+  printf("chunks: %d connections (1-byte I/O, EAGAIN 10-50%%, callbacks and feed/drain, TLS 1.2/1.3,"
+         " with and without client certs) complete, every byte checksummed (%.1fs)\n",
+         runs, fx_now() - t0);
+}
+
+/* ---- transport failures at every byte ---- */
+
+static void test_transport(void) {
+  double t0 = fx_now();
+  long runs = 0, faulted_err = 0, faulted_trunc = 0, peer_trunc = 0, peer_alert = 0, completed = 0;
+  for (int cb = 0; cb < 2; cb++)
+    for (int v = 0; v < 2; v++) {
+      /* The stream lengths of a clean connection bound the sweep. */
+      static fx_run r;
+      size_t len = 3000; /* a few records */
+      fx_connect(&r, cli[0][v], srv[0][v], &fx_nofault, &fx_nofault, cb, payload, len, 1);
+      FX_CHECK(!r.stalled && r.side[0].status == SSLBIO_OK, "clean run failed");
+      size_t total[2] = {r.c2s.w, r.s2c.w}; /* bytes each side sends */
+      fx_free_run(&r);
+      for (int who = 0; who < 2; who++)
+        for (int kind = 0; kind < 3; kind++) {
+          /* recv faults count the peer's stream, send faults our own. */
+          size_t span = kind == 1 ? total[who] : total[!who];
+          for (size_t at = 0; at <= span + 1; at += (size_t)stride) {
+            fx_fault f = fx_nofault, clean = fx_nofault;
+            if (kind == 0)
+              f.fail_recv_at = (long)at;
+            else if (kind == 1)
+              f.fail_send_at = (long)at;
+            else
+              f.eof_recv_at = (long)at;
+            fx_connect(&r, cli[0][v], srv[0][v], who == 0 ? &f : &clean,
+                       who == 0 ? &clean : &f, cb, payload, len, at);
+            runs++;
+            fx_side *me = &r.side[who], *peer = &r.side[!who];
+            char what[160];
+            snprintf(what, sizeof(what), "%s %s %s %s at byte %zu", cb ? "callbacks" : "feed/drain", vname(v),
+                     who ? "server" : "client",
+                     kind == 0 ? "recv fails" : kind == 1 ? "send fails" : "EOF", at);
+            FX_CHECK(!r.stalled, "%s: stalled (client phase %d status %ld, server phase %d status %ld)", what,
+                     r.side[0].phase, r.side[0].status, r.side[1].phase, r.side[1].status);
+            long ms = me->status, ps = peer->status;
+            FX_CHECK(ms == SSLBIO_OK || ms == SSLBIO_ERROR || ms == SSLBIO_TRUNCATED, "%s: faulted side %ld (%s)",
+                     what, ms, sslbio_strstatus((int)ms));
+            /* On an EOF mid-handshake OpenSSL sends a decode_error alert
+             * before giving up, so the other side may fail on that alert
+             * (or, when the alert still carries the ClientHello's record
+             * version, on "wrong version number") instead of on the EOF. */
+            int alerted = ps == SSLBIO_ERROR && ms == SSLBIO_TRUNCATED &&
+                          (strstr(fx_errmsg(peer->c), "alert") || strstr(fx_errmsg(peer->c), "wrong version number"));
+            FX_CHECK(ps == SSLBIO_OK || ps == SSLBIO_TRUNCATED || alerted, "%s: other side %ld (%s) [%s]", what, ps,
+                     sslbio_strstatus((int)ps), fx_errmsg(peer->c));
+            if (cb && ms == SSLBIO_ERROR && kind < 2)
+              FX_CHECK(strstr(fx_errmsg(me->c), "transport") != NULL, "%s: message lacks the transport: %s", what,
+                       fx_errmsg(me->c));
+            if (kind == 2 && ms == SSLBIO_TRUNCATED)
+              FX_CHECK(strstr(fx_errmsg(me->c), "truncated") != NULL, "%s: %s", what, fx_errmsg(me->c));
+            for (int w = 0; w < 2; w++)
+              if (r.side[w].status == SSLBIO_OK)
+                FX_CHECK(r.side[w].sum_got == r.side[0].sum_sent, "%s: completed with damaged data", what);
+            check_dead(me, what);
+            check_dead(peer, what);
+            faulted_err += ms == SSLBIO_ERROR;
+            faulted_trunc += ms == SSLBIO_TRUNCATED;
+            peer_trunc += ps == SSLBIO_TRUNCATED;
+            peer_alert += alerted;
+            completed += ms == SSLBIO_OK && ps == SSLBIO_OK;
+            fx_free_run(&r);
+          }
+        }
+    }
+  printf("transport: %ld connections with a recv error, send error or EOF at byte k (stride %d, handshake,"
+         " records and close_notify): faulted side ERROR %ld / TRUNCATED %ld, other side TRUNCATED %ld"
+         " / failed on the faulted side's decode_error alert %ld, untouched (fault after the end) %ld;"
+         " no hang, no transport call after death (%.1fs)\n",
+         runs, stride, faulted_err, faulted_trunc, peer_trunc, peer_alert, completed, fx_now() - t0);
+}
+
+/* ---- callbacks returning nonsense ---- */
+
+static void test_bogus(void) {
+  for (int v = 0; v < 2; v++)
+    for (int who = 0; who < 2; who++)
+      for (int b = 0; b < 2; b++) {
+        fx_fault f = fx_nofault;
+        if (b == 0)
+          f.bogus_recv = 1;
+        else
+          f.bogus_send = 1;
+        static fx_run r;
+        fx_connect(&r, cli[0][v], srv[0][v], who == 0 ? &f : &fx_nofault, who == 0 ? &fx_nofault : &f, 1,
+                   payload, 100, 3);
+        fx_side *me = &r.side[who];
+        FX_CHECK(me->status == SSLBIO_ERROR && strstr(fx_errmsg(me->c), "invalid value") != NULL,
+                 "%s %s bogus %s: status %ld [%s]", vname(v), who ? "server" : "client", b ? "send" : "recv",
+                 me->status, fx_errmsg(me->c));
+        FX_CHECK(!r.stalled, "bogus: stalled");
+        check_dead(me, "bogus");
+        fx_free_run(&r);
+      }
+  printf("bogus: recv returning more than asked and send returning 0 end in SSLBIO_ERROR"
+         " (\"transport ... returned invalid value\") on both roles and versions\n");
+}
+
+#ifndef FX_NO_FIU
+/* ---- allocation failure ---- */
+
+static long count_allocs(void (*fn)(void)) {
+  alloc_disarm();
+  alloc_count = 0;
+  fn();
+  return alloc_count;
+}
+
+static int alloc_v, alloc_kind;
+static long alloc_ok, alloc_errors;
+
+static void scenario_connection(void) {
+  static fx_run r;
+  fx_connect(&r, cli[alloc_kind][alloc_v], srv[alloc_kind][alloc_v], &fx_nofault, &fx_nofault, alloc_v,
+             payload, 2000, 9);
+  for (int w = 0; w < 2; w++) {
+    long st = r.side[w].status;
+    FX_CHECK(st == SSLBIO_OK || st == SSLBIO_ERROR || st == SSLBIO_ENOMEM || st == SSLBIO_TRUNCATED,
+             "alloc: side %d status %ld (%s) [%s]", w, st, sslbio_strstatus((int)st), fx_errmsg(r.side[w].c));
+    if (st == SSLBIO_OK)
+      FX_CHECK(r.side[w].sum_got == r.side[0].sum_sent, "alloc: completed with damaged data");
+  }
+  FX_CHECK(!r.stalled, "alloc: stalled (client %ld, server %ld)", r.side[0].status, r.side[1].status);
+  if (r.side[0].status == SSLBIO_OK && r.side[1].status == SSLBIO_OK)
+    alloc_ok++;
+  else
+    alloc_errors++;
+  fx_free_run(&r);
+}
+
+static void scenario_contexts(void) {
+  sslbio_ctx *s = fx_server_ctx(1, 0, 0), *c = fx_client_ctx(1, 0, 0);
+  if (s && c) {
+    sslbio_conn *a = sslbio_conn_new(c, "localhost"), *b = sslbio_conn_new(s, NULL);
+    if (a && b) {
+      sslbio_conn_handshake(a);
+      alloc_ok++;
+    } else {
+      alloc_errors++;
+      FX_CHECK(strlen(sslbio_ctx_error(a ? s : c)) > 0, "conn_new failed without a message");
+    }
+    sslbio_conn_free(a);
+    sslbio_conn_free(b);
+  } else {
+    alloc_errors++;
+  }
+  sslbio_ctx_free(s);
+  sslbio_ctx_free(c);
+}
+
+static void sweep(const char *name, void (*fn)(void)) {
+  long n = count_allocs(fn);
+  long cases = 0;
+  alloc_ok = alloc_errors = 0;
+  double t0 = fx_now();
+  for (int persistent = 0; persistent < 2; persistent++)
+    for (long k = 1; k <= n + 1; k += stride) {
+      alloc_arm(k, persistent);
+      fn();
+      alloc_disarm();
+      cases++;
+    }
+  printf("alloc: %-44s %5ld allocations; failed the k-th (once, and from k on) for %ld values of k:"
+         " %ld completed anyway, %ld ended in a clean error (%.1fs)\n",
+         name, n, cases, alloc_ok, alloc_errors, fx_now() - t0);
+}
+
+static void test_alloc(void) {
+  sweep("context setup + engine creation", scenario_contexts);
+  for (alloc_v = 0; alloc_v < 2; alloc_v++)
+    for (alloc_kind = 0; alloc_kind < 2; alloc_kind++) {
+      char name[96];
+      snprintf(name, sizeof(name), "connection %s%s (%s)", vname(alloc_v), alloc_kind ? " mTLS+ALPN" : "",
+               alloc_v ? "callbacks" : "feed/drain");
+      sweep(name, scenario_connection);
+    }
+}
+#endif
+
+/* ---- under an external injector (fiu-run) ---- */
+
+static void test_alloc_random(void) {
+  int seconds = fx_env_int("FAULTS_SECONDS", 10);
+  double end = fx_now() + seconds;
+  long conns = 0, ok = 0, ctxfail = 0;
+  while (fx_now() < end) {
+    for (int v = 0; v < 2; v++) {
+      sslbio_ctx *c = fx_client_ctx(v, 0, 0), *s = fx_server_ctx(v, 0, 0);
+      if (!c || !s) {
+        ctxfail++;
+      } else {
+        for (int i = 0; i < 5; i++) {
+          static fx_run r;
+          fx_connect(&r, c, s, &fx_nofault, &fx_nofault, i & 1, payload, 3000, (uint64_t)conns);
+          conns++;
+          ok += r.side[0].status == SSLBIO_OK && r.side[1].status == SSLBIO_OK;
+          for (int w = 0; w < 2; w++)
+            if (r.side[w].status == SSLBIO_OK)
+              FX_CHECK(r.side[w].sum_got == r.side[0].sum_sent, "random alloc: damaged data");
+          FX_CHECK(!r.stalled, "random alloc: stalled");
+          fx_free_run(&r);
+        }
+      }
+      sslbio_ctx_free(c);
+      sslbio_ctx_free(s);
+    }
+  }
+  printf("alloc-random: %ld connections in %ds under external fault injection: %ld completed, the rest"
+         " ended in clean errors; %ld context setups refused; process healthy\n",
+         conns, seconds, ok, ctxfail);
+}
+
+int main(int argc, char **argv) {
+  const char *what = argc > 1 ? argv[1] : "all";
+  stride = fx_env_int("FAULTS_STRIDE", 5);
+  if (stride < 1)
+    stride = 1;
+#ifndef FX_NO_FIU
+  if (strcmp(what, "alloc-random") != 0)
+    alloc_setup();
+#endif
+  for (size_t i = 0; i < sizeof(payload); i++)
+    payload[i] = (unsigned char)(i * 7 + (i >> 8));
+  if (strcmp(what, "alloc-random") == 0) {
+    test_alloc_random();
+    return fx_failures ? 1 : 0;
+  }
+  make_contexts();
+  int all = strcmp(what, "all") == 0;
+  if (all || strcmp(what, "chunks") == 0)
+    test_chunks();
+  if (all || strcmp(what, "transport") == 0)
+    test_transport();
+  if (all || strcmp(what, "bogus") == 0)
+    test_bogus();
+#ifndef FX_NO_FIU
+  if (all || strcmp(what, "alloc") == 0)
+    test_alloc();
+#endif
+  free_contexts();
+  printf("faults %s: %d checks, %d failures\n", what, fx_checks, fx_failures);
+  return fx_failures ? 1 : 0;
+}
