@@ -15,9 +15,9 @@ type app interface {
 
 // sender streams a deterministic pattern and hashes what comes back.
 type sender struct {
-	total, sent, got int
-	next                  []byte
-	hashSent, hashRecv    hash.Hash
+	total, sent, got   int
+	next               []byte
+	hashSent, hashRecv hash.Hash
 }
 
 func newSender(total int) *sender {
