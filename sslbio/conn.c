@@ -61,9 +61,11 @@ static const char *checked_name(sslbio_ctx *ctx, const char *server_name, int *o
 
 /* Role state and identity of a new or reset engine. */
 static int configure(sslbio_conn *conn, const char *server_name) {
-  /* Partial writes (rule 4); record buffers released while empty (idle memory). */
-  SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER |
-                              SSL_MODE_RELEASE_BUFFERS);
+  /* Partial writes (rule 4). Not SSL_MODE_RELEASE_BUFFERS: it frees and
+   * reallocates the record buffers on every record (+10% instructions per
+   * 64-byte round trip); release_record_buffers() frees them once the engine
+   * goes idle instead, which keeps idle memory just as low. */
+  SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
   if (conn->role == SSLBIO_SERVER) {
     SSL_set_accept_state(conn->ssl);
     return 1;
@@ -80,8 +82,12 @@ sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
   if (!ok || sslbio__ctx_freeze(ctx) != SSLBIO_OK)
     return NULL;
   sslbio_conn *conn = calloc(1, sizeof(*conn));
-  if (conn == NULL)
+  if (conn == NULL) { /* the contract: NULL comes with a message */
+    pthread_mutex_lock(&ctx->lock);
+    sslbio__ctx_set_error(ctx, "sslbio: new engine: out of memory");
+    pthread_mutex_unlock(&ctx->lock);
     return NULL;
+  }
   conn->magic = SSLBIO__CONN_MAGIC;
   conn->role = ctx->role;
   conn->ctx = sslbio_ctx_ref(ctx);

@@ -10,8 +10,7 @@
 #include <openssl/ssl.h>
 
 #include "sslbio.h"
-
-#define SSLBIO_INTERNAL __attribute__((visibility("hidden")))
+#include "info_internal.h" /* SSLBIO_INTERNAL, the error record */
 
 /* Capacity of each queue of the engine's BIO pair (queue.c). It must hold
  * a full TLS record so a whole record can be fed or drained in one call;
@@ -19,47 +18,8 @@
  * record OpenSSL writes. Buffers exist only while they hold bytes. */
 #define SSLBIO__IN_CAP (17 * 1024)
 #define SSLBIO__OUT_CAP (17 * 1024)
-/* ERR queue entries kept per error; deeper ones are counted, not stored. */
-#define SSLBIO__MAX_ERR_ENTRIES 8
-#define SSLBIO__ERR_DATA_LEN 128
 #define SSLBIO__CONN_MAGIC 0x53534c42u /* "SSLB" */
 #define SSLBIO__CTX_MAGIC 0x53534c43u  /* "SSLC" */
-
-/* Kind of failure, finer than the status code (mirrors Go's sslerr.Kind). */
-enum sslbio__kind {
-  SSLBIO__KIND_NONE = 0,
-  SSLBIO__KIND_SSL = 1,       /* SSL_ERROR_SSL: protocol or library error */
-  SSLBIO__KIND_SYSCALL = 2,   /* SSL_ERROR_SYSCALL */
-  SSLBIO__KIND_VERIFY = 3,    /* certificate verification failed */
-  SSLBIO__KIND_TRUNCATED = 4, /* EOF without close_notify */
-  SSLBIO__KIND_TRANSPORT = 5, /* a transport callback failed */
-  SSLBIO__KIND_INVALID = 6,   /* bad argument or wrong state */
-  SSLBIO__KIND_NOMEM = 7,
-};
-
-/* One ERR queue entry, copied out of the thread's queue. */
-typedef struct sslbio__err_entry {
-  unsigned long code; /* ERR_get_error form */
-  const char *file;   /* static strings inside libcrypto/libssl */
-  const char *function;
-  int line;
-  char data[SSLBIO__ERR_DATA_LEN]; /* copied: the queue reuses its buffer */
-} sslbio__err_entry;
-
-/* Everything known about one failed call; allocated on the first failure
- * and reused, so a healthy engine carries no error storage. */
-typedef struct sslbio__err_record {
-  const char *op; /* static: "handshake", "read", ... */
-  int status;     /* SSLBIO_* */
-  int kind;       /* sslbio__kind */
-  int ssl_error;  /* SSL_get_error value */
-  int sys_errno;
-  long verify_result;
-  int n_entries;     /* stored entries */
-  int n_dropped;     /* entries beyond SSLBIO__MAX_ERR_ENTRIES */
-  char detail[128];  /* our own words when OpenSSL has none */
-  sslbio__err_entry entries[SSLBIO__MAX_ERR_ENTRIES];
-} sslbio__err_record;
 
 struct sslbio_ctx {
   unsigned magic;

@@ -1,8 +1,56 @@
-/* Hidden accessors the Go package uses to read facts out of a conn. */
+/* What the Go package sees of the engine's internals: hidden accessors and
+ * the plain structs they fill. It deliberately does not include
+ * engine_internal.h: cgo would then see the complete struct sslbio_conn
+ * (which holds pointers) and check every *C.sslbio_conn argument for Go
+ * pointers at run time; as an opaque type it is passed unchecked. */
 #ifndef SSLBIO_INFO_INTERNAL_H
 #define SSLBIO_INFO_INTERNAL_H
 
-#include "engine_internal.h"
+#include <stddef.h>
+
+#include "sslbio.h"
+
+#define SSLBIO_INTERNAL __attribute__((visibility("hidden")))
+
+/* ERR queue entries kept per error; deeper ones are counted, not stored. */
+#define SSLBIO__MAX_ERR_ENTRIES 8
+#define SSLBIO__ERR_DATA_LEN 128
+/* Kind of failure, finer than the status code (mirrors Go's sslerr.Kind). */
+enum sslbio__kind {
+  SSLBIO__KIND_NONE = 0,
+  SSLBIO__KIND_SSL = 1,       /* SSL_ERROR_SSL: protocol or library error */
+  SSLBIO__KIND_SYSCALL = 2,   /* SSL_ERROR_SYSCALL */
+  SSLBIO__KIND_VERIFY = 3,    /* certificate verification failed */
+  SSLBIO__KIND_TRUNCATED = 4, /* EOF without close_notify */
+  SSLBIO__KIND_TRANSPORT = 5, /* a transport callback failed */
+  SSLBIO__KIND_INVALID = 6,   /* bad argument or wrong state */
+  SSLBIO__KIND_NOMEM = 7,
+};
+
+/* One ERR queue entry, copied out of the thread's queue. */
+typedef struct sslbio__err_entry {
+  unsigned long code; /* ERR_get_error form */
+  const char *file;   /* static strings inside libcrypto/libssl */
+  const char *function;
+  int line;
+  char data[SSLBIO__ERR_DATA_LEN]; /* copied: the queue reuses its buffer */
+} sslbio__err_entry;
+
+/* Everything known about one failed call; allocated on the first failure
+ * and reused, so a healthy engine carries no error storage. */
+typedef struct sslbio__err_record {
+  const char *op; /* static: "handshake", "read", ... */
+  int status;     /* SSLBIO_* */
+  int kind;       /* sslbio__kind */
+  int ssl_error;  /* SSL_get_error value */
+  int sys_errno;
+  long verify_result;
+  int n_entries;     /* stored entries */
+  int n_dropped;     /* entries beyond SSLBIO__MAX_ERR_ENTRIES */
+  char detail[128];  /* our own words when OpenSSL has none */
+  sslbio__err_entry entries[SSLBIO__MAX_ERR_ENTRIES];
+} sslbio__err_record;
+
 
 /* Plain facts, copied out in one call. */
 typedef struct sslbio__state {

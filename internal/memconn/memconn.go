@@ -19,11 +19,19 @@ func Pipe() (net.Conn, net.Conn) {
 	return &end{in: ba, out: ab, name: "a"}, &end{in: ab, out: ba, name: "b"}
 }
 
+// bufPool recycles emptied queue buffers: a busy connection reuses one
+// buffer, an idle one holds none.
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, poolBufSize); return &b }}
+
+const poolBufSize = 32 * 1024
+
 // queue is one direction: bytes written by one end, read by the other.
 type queue struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
-	buf      []byte
+	bp       *[]byte // pooled buffer, nil while empty
+	buf      []byte  // unread bytes are buf[off:]
+	off      int
 	closed   bool // writer closed: EOF after the buffer empties
 	rclosed  bool // reader closed: writes fail
 	deadline time.Time
@@ -49,7 +57,7 @@ func (e *end) Read(p []byte) (int, error) {
 	q := e.in
 	q.mu.Lock()
 	defer q.mu.Unlock()
-	for len(q.buf) == 0 {
+	for len(q.buf) == q.off {
 		if q.rclosed {
 			return 0, net.ErrClosed
 		}
@@ -71,10 +79,14 @@ func (e *end) Read(p []byte) (int, error) {
 		}
 		q.cond.Wait()
 	}
-	n := copy(p, q.buf)
-	q.buf = q.buf[n:]
-	if len(q.buf) == 0 {
-		q.buf = q.buf[:0:0]
+	n := copy(p, q.buf[q.off:])
+	q.off += n
+	if q.off == len(q.buf) {
+		if cap(q.buf) <= 2*poolBufSize {
+			*q.bp = q.buf[:0]
+			bufPool.Put(q.bp)
+		}
+		q.bp, q.buf, q.off = nil, nil, 0
 	}
 	return n, nil
 }
@@ -85,6 +97,13 @@ func (e *end) Write(p []byte) (int, error) {
 	defer q.mu.Unlock()
 	if q.closed || q.rclosed {
 		return 0, net.ErrClosed
+	}
+	if q.bp == nil {
+		q.bp = bufPool.Get().(*[]byte)
+		q.buf = (*q.bp)[:0]
+	} else if q.off > 0 && q.off >= len(q.buf)/2 { // a lagging reader: compact
+		q.buf = q.buf[:copy(q.buf, q.buf[q.off:])]
+		q.off = 0
 	}
 	q.buf = append(q.buf, p...)
 	q.cond.Broadcast()

@@ -1,0 +1,330 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sync"
+
+	"github.com/sslbio/sslbio/sslbio"
+)
+
+// sslbioSubject drives two sslbio Engines through the Go API: after each
+// call, the pending ciphertext is drained from one engine and fed to the
+// other (Drain into a 64 KiB buffer, then Feed: two cgo calls per move;
+// -move zerocopy drains into the peer's FeedBuffer instead).
+type sslbioSubject struct{}
+
+type sslbioEnv struct {
+	client, server *sslbio.Context
+}
+
+func (sslbioSubject) newEnv(certs string, defaultSuite bool) (env, error) {
+	suites := "TLS_AES_128_GCM_SHA256"
+	if defaultSuite {
+		suites = ""
+	}
+	ca, err := os.ReadFile(filepath.Join(certs, "ca.pem"))
+	if err != nil {
+		return nil, err
+	}
+	cctx, err := sslbio.NewContext(&sslbio.Config{Role: sslbio.RoleClient, CAPEM: ca, CipherSuites: suites})
+	if err != nil {
+		return nil, err
+	}
+	sctx, err := sslbio.NewContext(&sslbio.Config{
+		Role:         sslbio.RoleServer,
+		CertFile:     filepath.Join(certs, "server.pem"),
+		KeyFile:      filepath.Join(certs, "server.key"),
+		CipherSuites: suites,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return &sslbioEnv{client: cctx, server: sctx}, nil
+}
+
+func (e *sslbioEnv) note() string { return "" }
+
+func (e *sslbioEnv) close() {
+	e.client.Close()
+	e.server.Close()
+}
+
+type sslbioPair struct {
+	c, s *sslbio.Engine
+	buf  []byte // ciphertext in transit: own buffer once reserved, else pooled
+}
+
+// transit lends buffers to pairs outside the hot loops, so the memory
+// measure counts the engines, not the benchmark's buffers.
+var transit = sync.Pool{New: func() any { b := make([]byte, 64*1024); return &b }}
+
+// reserveTransit gives the pair its own buffer for a timed loop.
+func (p *sslbioPair) reserveTransit() { p.buf = make([]byte, 64*1024) }
+
+func (e *sslbioEnv) engines() (*sslbioPair, error) {
+	c, err := e.client.NewEngine("localhost")
+	if err != nil {
+		return nil, err
+	}
+	s, err := e.server.NewEngine("")
+	if err != nil {
+		c.Close()
+		return nil, err
+	}
+	return &sslbioPair{c: c, s: s}, nil
+}
+
+// zeroCopy makes move drain straight into the peer's FeedBuffer (-move).
+var zeroCopy bool
+
+// move drains everything pending in from and feeds it to to.
+func (p *sslbioPair) move(from, to *sslbio.Engine) error {
+	if zeroCopy {
+		return moveZeroCopy(from, to)
+	}
+	buf := p.buf
+	if buf == nil {
+		bp := transit.Get().(*[]byte)
+		defer transit.Put(bp)
+		buf = *bp
+	}
+	for {
+		n, err := from.Drain(buf)
+		if err != nil || n == 0 {
+			return err
+		}
+		for off := 0; off < n; {
+			m, err := to.Feed(buf[off:n])
+			if err != nil {
+				return err
+			}
+			if m == 0 {
+				return errors.New("peer engine full")
+			}
+			off += m
+		}
+		if n < len(buf) {
+			return nil // Drain takes all that is pending when it fits
+		}
+	}
+}
+
+// moveZeroCopy drains from straight into to's feed buffer: one copy, three
+// cgo calls per region (Drain + Feed is two copies, two calls).
+func moveZeroCopy(from, to *sslbio.Engine) error {
+	for {
+		dst, err := to.FeedBuffer()
+		if err != nil {
+			return err
+		}
+		if len(dst) == 0 {
+			return errors.New("peer engine full")
+		}
+		n, err := from.Drain(dst)
+		if err != nil || n == 0 {
+			return err
+		}
+		if err := to.FeedCommit(n); err != nil {
+			return err
+		}
+		if n < len(dst) {
+			return nil
+		}
+	}
+}
+
+func isWant(err error) bool {
+	return errors.Is(err, sslbio.ErrWantRead) || errors.Is(err, sslbio.ErrWantWrite)
+}
+
+func (p *sslbioPair) handshake() error {
+	for i := 0; i < maxRounds; i++ {
+		ce := p.c.Handshake()
+		if ce != nil && !isWant(ce) {
+			return fmt.Errorf("client handshake: %w", ce)
+		}
+		if err := p.move(p.c, p.s); err != nil {
+			return err
+		}
+		se := p.s.Handshake()
+		if se != nil && !isWant(se) {
+			return fmt.Errorf("server handshake: %w", se)
+		}
+		if err := p.move(p.s, p.c); err != nil {
+			return err
+		}
+		if ce == nil && se == nil {
+			return nil
+		}
+	}
+	return errors.New("handshake did not finish")
+}
+
+func (p *sslbioPair) send(from, to *sslbio.Engine, msg []byte) error {
+	for off := 0; off < len(msg); {
+		n, err := from.Write(msg[off:])
+		if err != nil && !isWant(err) {
+			return err
+		}
+		off += n
+		if err := p.move(from, to); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func recvFull(e *sslbio.Engine, buf []byte) error {
+	for off := 0; off < len(buf); {
+		n, err := e.Read(buf[off:])
+		if err != nil {
+			return fmt.Errorf("read after %d of %d bytes: %w", off, len(buf), err)
+		}
+		off += n
+	}
+	return nil
+}
+
+func (p *sslbioPair) settle() error {
+	b := []byte{'x'}
+	if err := p.send(p.c, p.s, b); err != nil {
+		return err
+	}
+	if err := recvFull(p.s, b); err != nil {
+		return err
+	}
+	if err := p.send(p.s, p.c, b); err != nil {
+		return err
+	}
+	if err := recvFull(p.c, b); err != nil {
+		return err
+	}
+	// Read until it would block, as an event loop does: both sides idle.
+	for _, e := range []*sslbio.Engine{p.s, p.c} {
+		if _, err := e.Read(b); !errors.Is(err, sslbio.ErrWantRead) {
+			return fmt.Errorf("idle read: %v", err)
+		}
+	}
+	return nil
+}
+
+func (e *sslbioEnv) newPair() (*sslbioPair, error) {
+	p, err := e.engines()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.handshake(); err != nil {
+		p.close()
+		return nil, err
+	}
+	if err := p.settle(); err != nil {
+		p.close()
+		return nil, err
+	}
+	return p, nil
+}
+
+func (e *sslbioEnv) pair() (pair, error) { return e.newPair() }
+
+func (p *sslbioPair) bulk(msg, rbuf []byte) error {
+	if err := p.send(p.c, p.s, msg); err != nil {
+		return err
+	}
+	return recvFull(p.s, rbuf)
+}
+
+func (p *sslbioPair) ping(msg, rbuf []byte) error {
+	if err := p.send(p.c, p.s, msg); err != nil {
+		return err
+	}
+	if err := recvFull(p.s, rbuf); err != nil {
+		return err
+	}
+	if err := p.send(p.s, p.c, rbuf); err != nil {
+		return err
+	}
+	return recvFull(p.c, rbuf)
+}
+
+func (p *sslbioPair) close() {
+	p.c.Close()
+	p.s.Close()
+}
+
+func (e *sslbioEnv) handshake() error {
+	p, err := e.engines()
+	if err != nil {
+		return err
+	}
+	defer p.close()
+	return p.handshake()
+}
+
+func (e *sslbioEnv) suite() (string, error) {
+	p, err := e.newPair()
+	if err != nil {
+		return "", err
+	}
+	defer p.close()
+	return p.c.ConnectionState().CipherName, nil
+}
+
+type sslbioResumer struct {
+	e     *sslbioEnv
+	prev  *sslbioPair
+	sess  []byte
+	rbuf  []byte
+	steps int
+}
+
+func (e *sslbioEnv) resumer() (resumer, error) {
+	p, err := e.newPair()
+	if err != nil {
+		return nil, err
+	}
+	sess, err := p.c.Session()
+	if err != nil || sess == nil {
+		p.close()
+		return nil, fmt.Errorf("no session after the first handshake: %v", err)
+	}
+	return &sslbioResumer{e: e, prev: p, sess: sess, rbuf: make([]byte, 16)}, nil
+}
+
+func (r *sslbioResumer) step() error {
+	p, err := r.e.engines()
+	if err != nil {
+		return err
+	}
+	if err := p.c.SetSession(r.sess); err != nil {
+		p.close()
+		return err
+	}
+	if err := p.handshake(); err != nil {
+		p.close()
+		return err
+	}
+	// ConnectionState parses the peer's certificates: check now and then.
+	if r.steps++; r.steps%64 == 1 && !p.c.ConnectionState().DidResume {
+		p.close()
+		return errors.New("handshake did not resume")
+	}
+	if _, err := p.c.Read(r.rbuf); !errors.Is(err, sslbio.ErrWantRead) {
+		p.close()
+		return fmt.Errorf("reading the new ticket: %v", err)
+	}
+	sess, err := p.c.Session()
+	if err != nil || sess == nil {
+		p.close()
+		return fmt.Errorf("no session after a resumed handshake: %v", err)
+	}
+	r.sess = sess
+	p.s.Close()
+	r.prev.close()
+	r.prev = p
+	return nil
+}
+
+func (r *sslbioResumer) close() { r.prev.close() }
