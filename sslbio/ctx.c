@@ -144,6 +144,7 @@ void sslbio_ctx_free(sslbio_ctx *ctx) {
   ctx->magic = 0;
   SSL_CTX_free(ctx->ssl_ctx);
   free(ctx->alpn_wire);
+  sslbio__session_cache_free(ctx);
   pthread_mutex_destroy(&ctx->lock);
   free(ctx);
 }

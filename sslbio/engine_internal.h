@@ -30,6 +30,7 @@ struct sslbio_ctx {
   int have_ca;  /* a CA was loaded; otherwise the client uses the system store */
   int wrapped;  /* adopted with sslbio_ctx_wrap_openssl: settings are the caller's */
   unsigned char *alpn_wire; /* owned: server's ALPN preference, wire format */
+  struct sslbio__session_cache *sessions; /* owned, lazily; guarded by lock */
   size_t alpn_len;
   atomic_int refs;
   atomic_int frozen;
@@ -116,6 +117,10 @@ SSLBIO_INTERNAL int sslbio__ctx_ok(const sslbio_ctx *ctx);
 SSLBIO_INTERNAL int sslbio__ctx_freeze(sslbio_ctx *ctx);
 SSLBIO_INTERNAL void sslbio__ctx_set_error(sslbio_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- session.c ---- */
+/* Free ctx's cache of exported sessions (at the context's end). */
+SSLBIO_INTERNAL void sslbio__session_cache_free(sslbio_ctx *ctx);
 
 /* ---- transport.c ---- */
 /* Run op through the callback transport: pump until it completes or a
