@@ -9,6 +9,17 @@ have valgrind || need+=(valgrind)
 have curl || need+=(curl)
 have g++ || need+=(g++)
 have gdb || need+=(gdb)   # tests/c/check_nogo.sh: counts C->Go entries during a transfer
+# make interop: foreign TLS peers and scanners (node is expected, like Go)
+have gnutls-cli || need+=(gnutls-bin)   # gnutls-cli, gnutls-serv
+have wget || need+=(wget)               # Debian's wget is built on GnuTLS
+have testssl || have testssl.sh || need+=(testssl.sh)
+have sslscan || need+=(sslscan)
+have node || need+=(nodejs)
+# make fuzz-quick: clang with libFuzzer (its runtime, libclang-rt-N-dev, comes with clang)
+have clang || need+=(clang)
+# make faults: libfiu (the API for the C tests, fiu-run and its POSIX preload)
+dpkg -s libfiu-dev >/dev/null 2>&1 || need+=(libfiu-dev)
+have fiu-run || need+=(fiu-utils)
 for pkg in "${EXTRA_PACKAGES[@]:-}"; do [ -n "$pkg" ] && need+=("$pkg"); done
 if [ ${#need[@]} -gt 0 ]; then
   echo "installing: ${need[*]}"

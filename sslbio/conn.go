@@ -141,6 +141,12 @@ func (c *Conn) pump(op func(*Engine) (int, error), mustSend bool) error {
 			}
 			continue // flush drained it
 		case errors.Is(err, sslerr.ErrWantRead):
+			if ferr != nil && !c.hsDone.Load() {
+				// Our handshake flight did not go out: the peer will never
+				// answer it, so waiting to read would hang (until a deadline,
+				// if there is one). Report the send error now.
+				return ferr
+			}
 			if ferr := c.fill(); ferr != nil {
 				return ferr
 			}
