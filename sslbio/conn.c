@@ -208,11 +208,12 @@ static int dead_status(const sslbio_conn *conn) {
   return conn->err != NULL ? conn->err->status : SSLBIO_ERROR;
 }
 
-/* An established engine waiting for the peer gives its record buffers back
- * (SSL_MODE_RELEASE_BUFFERS misses the read buffer a handshake leaves), so
- * idle connections cost little memory. */
+/* An engine waiting for the peer gives OpenSSL's record buffers back (they
+ * are allocated again with the next record), so idle connections — and
+ * handshakes a peer abandoned — cost little memory. SSL_free_buffers itself
+ * refuses while a record is partly read or written. */
 static void release_record_buffers(sslbio_conn *conn) {
-  if (conn->handshake_done && !SSL_has_pending(conn->ssl))
+  if (!SSL_has_pending(conn->ssl))
     SSL_free_buffers(conn->ssl);
 }
 
@@ -229,7 +230,10 @@ int sslbio__do_handshake(sslbio_conn *conn) {
     release_record_buffers(conn);
     return SSLBIO_OK;
   }
-  return sslbio__translate(conn, "handshake", ret);
+  int st = sslbio__translate(conn, "handshake", ret);
+  if (st == SSLBIO_WANT_READ)
+    release_record_buffers(conn);
+  return st;
 }
 
 long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap) {
