@@ -212,7 +212,9 @@ SSLBIO_API long sslbio_conn_read(sslbio_conn *conn, void *buf, size_t cap);
 SSLBIO_API long sslbio_conn_write(sslbio_conn *conn, const void *buf, size_t len);
 /* Send close_notify. Returns SSLBIO_WANT_READ once it is queued (drain it)
  * and the peer's has not arrived yet; SSLBIO_OK once both were exchanged.
- * Reading still works after it (half-close). */
+ * Reading still works after it (half-close). With a callback transport,
+ * SSLBIO_WANT_WRITE while our close_notify could not be sent yet (send would
+ * block): call again when the transport is writable. */
 SSLBIO_API int sslbio_conn_shutdown(sslbio_conn *conn);
 
 /* One call tells an event loop what to do: a mask of SSLBIO_WANTS_READ,

@@ -109,7 +109,13 @@ long sslbio__pump(sslbio_conn *conn, const char *op, sslbio__op_fn fn, void *buf
       /* Done (or failed): send what the call produced, as far as the
        * transport takes it now; the rest goes with the next call or flush. */
       int after = flush_out(conn, op);
-      return after == SSLBIO_ERROR && r >= 0 ? after : r;
+      if (after == SSLBIO_ERROR && r >= 0)
+        return after;
+      /* A shutdown is complete only once close_notify left: an application
+       * that closes its socket on OK must not lose it in our queue. */
+      if (after == SSLBIO_WANT_WRITE && r == SSLBIO_OK && strcmp(op, "shutdown") == 0)
+        return SSLBIO_WANT_WRITE;
+      return r;
     }
     out = flush_out(conn, op);
     if (out == SSLBIO_ERROR)

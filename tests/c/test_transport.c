@@ -19,6 +19,7 @@ typedef struct io {
   long send_blocks; /* times send would have blocked, over the io's life */
   int fail_recv_errno, fail_send_errno; /* inject: return SSLBIO_ERROR with errno */
   long bogus_recv;                      /* inject: return this value from recv */
+  int block_send;                       /* inject: send would block */
 } io;
 
 static long io_recv(void *user, void *buf, size_t cap) {
@@ -46,6 +47,11 @@ static long io_send(void *user, const void *buf, size_t len) {
   if (s->fail_send_errno) {
     errno = s->fail_send_errno;
     return SSLBIO_ERROR;
+  }
+  if (s->block_send) {
+    s->send_blocked = 1;
+    s->send_blocks++;
+    return SSLBIO_WANT_WRITE;
   }
   ssize_t n = send(s->fd, buf, len, MSG_NOSIGNAL);
   if (n > 0)
@@ -252,6 +258,34 @@ static void test_eof_is_truncation(void) {
   sslbio_ctx_free(sctx);
 }
 
+/* A shutdown whose close_notify cannot leave yet (send would block) is not
+ * OK: an application closing its socket on OK would lose it. */
+static void test_shutdown_waits_for_send(void) {
+  sslbio_ctx *cctx = t_client_ctx("ca.pem"), *sctx = t_server_ctx();
+  side c, s;
+  REQUIRE(setup(0, cctx, sctx, &c, &s));
+  REQUIRE(handshake(&c, &s));
+  CHECK_ST(c.conn, SD(c.conn, &c.io), SSLBIO_WANT_READ); /* client's close_notify sent */
+  char buf[16];
+  long r = SSLBIO_WANT_READ;
+  for (int i = 0; i < 100 && r == SSLBIO_WANT_READ; i++)
+    r = RD(s.conn, &s.io, buf, sizeof(buf));
+  CHECK_ST(s.conn, r, SSLBIO_CLOSED);
+  s.io.block_send = 1;
+  CHECK_ST(s.conn, SD(s.conn, &s.io), SSLBIO_WANT_WRITE); /* ours is still queued */
+  CHECK(sslbio_conn_pending_out(s.conn) > 0);
+  s.io.block_send = 0;
+  CHECK_ST(s.conn, SD(s.conn, &s.io), SSLBIO_OK);
+  CHECK_EQ(sslbio_conn_pending_out(s.conn), 0);
+  r = SSLBIO_WANT_READ;
+  for (int i = 0; i < 100 && r == SSLBIO_WANT_READ; i++)
+    r = SD(c.conn, &c.io);
+  CHECK_ST(c.conn, r, SSLBIO_OK); /* the server's close_notify did arrive */
+  teardown(&c, &s);
+  sslbio_ctx_free(cctx);
+  sslbio_ctx_free(sctx);
+}
+
 static void test_callback_errors(void) {
   sslbio_ctx *cctx = t_client_ctx("ca.pem"), *sctx = t_server_ctx();
   side c, s;
@@ -306,6 +340,7 @@ int main(void) {
   T_RUN(test_socketpair_transfer);
   T_RUN(test_tcp_transfer);
   T_RUN(test_eof_is_truncation);
+  T_RUN(test_shutdown_waits_for_send);
   T_RUN(test_callback_errors);
   return t_done();
 }
