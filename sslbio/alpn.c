@@ -49,19 +49,15 @@ static int select_alpn(SSL *ssl, const unsigned char **out, unsigned char *outle
 }
 
 int sslbio_ctx_set_alpn(sslbio_ctx *ctx, const char *protocols) {
-  if (!sslbio__ctx_ok(ctx) || protocols == NULL)
-    return SSLBIO_EINVAL;
-  if (atomic_load(&ctx->frozen)) {
-    sslbio__ctx_set_error(ctx, "sslbio: ALPN: context is frozen (an engine was created from it)");
-    return SSLBIO_EINVAL;
-  }
+  int st = sslbio__setter_begin(ctx, "ALPN", protocols != NULL);
+  if (st != SSLBIO_OK)
+    return st;
   size_t len = 0;
   unsigned char *wire = alpn_wire(protocols, &len);
   if (wire == NULL) {
     sslbio__ctx_set_error(ctx, "sslbio: ALPN: bad protocol list \"%.64s\"", protocols);
     return SSLBIO_EINVAL;
   }
-  ERR_clear_error();
   if (ctx->role == SSLBIO_CLIENT) {
     int failed = SSL_CTX_set_alpn_protos(ctx->ssl_ctx, wire, (unsigned int)len) != 0;
     free(wire);

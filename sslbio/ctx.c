@@ -43,13 +43,16 @@ static int openssl_failed(sslbio_ctx *ctx, const char *what) {
   return SSLBIO_ERROR;
 }
 
-/* Common entry check of every setter; clears the thread's queue. */
-static int setter_begin(sslbio_ctx *ctx, const char *what) {
+int sslbio__setter_begin(sslbio_ctx *ctx, const char *what, int args_ok) {
   if (!sslbio__ctx_ok(ctx))
     return SSLBIO_EINVAL;
   if (atomic_load(&ctx->frozen)) {
     sslbio__ctx_set_error(ctx, "sslbio: %s: context is frozen (an engine was created from it)",
                           what);
+    return SSLBIO_EINVAL;
+  }
+  if (!args_ok) {
+    sslbio__ctx_set_error(ctx, "sslbio: %s: NULL argument", what);
     return SSLBIO_EINVAL;
   }
   ERR_clear_error();
@@ -195,11 +198,9 @@ int sslbio__ctx_freeze(sslbio_ctx *ctx) {
 /* ---- certificates and keys ---- */
 
 int sslbio_ctx_use_certificate_chain_file(sslbio_ctx *ctx, const char *path) {
-  int st = setter_begin(ctx, "certificate chain file");
+  int st = sslbio__setter_begin(ctx, "certificate chain file", path != NULL);
   if (st != SSLBIO_OK)
     return st;
-  if (path == NULL)
-    return SSLBIO_EINVAL;
   if (SSL_CTX_use_certificate_chain_file(ctx->ssl_ctx, path) != 1)
     return openssl_failed(ctx, "certificate chain file");
   return SSLBIO_OK;
@@ -213,11 +214,9 @@ static int check_key(sslbio_ctx *ctx, const char *what) {
 }
 
 int sslbio_ctx_use_private_key_file(sslbio_ctx *ctx, const char *path) {
-  int st = setter_begin(ctx, "private key file");
+  int st = sslbio__setter_begin(ctx, "private key file", path != NULL);
   if (st != SSLBIO_OK)
     return st;
-  if (path == NULL)
-    return SSLBIO_EINVAL;
   if (SSL_CTX_use_PrivateKey_file(ctx->ssl_ctx, path, SSL_FILETYPE_PEM) != 1)
     return openssl_failed(ctx, "private key file");
   return check_key(ctx, "private key file");
@@ -245,7 +244,7 @@ static void forget_end_of_pem(void) {
 
 int sslbio_ctx_use_certificate_chain_pem(sslbio_ctx *ctx, const char *pem, size_t len) {
   const char *what = "certificate chain PEM";
-  int st = setter_begin(ctx, what);
+  int st = sslbio__setter_begin(ctx, what, 1);
   if (st != SSLBIO_OK)
     return st;
   BIO *bio = pem_bio(ctx, pem, len, what);
@@ -276,7 +275,7 @@ int sslbio_ctx_use_certificate_chain_pem(sslbio_ctx *ctx, const char *pem, size_
 
 int sslbio_ctx_use_private_key_pem(sslbio_ctx *ctx, const char *pem, size_t len) {
   const char *what = "private key PEM";
-  int st = setter_begin(ctx, what);
+  int st = sslbio__setter_begin(ctx, what, 1);
   if (st != SSLBIO_OK)
     return st;
   BIO *bio = pem_bio(ctx, pem, len, what);
@@ -295,11 +294,9 @@ int sslbio_ctx_use_private_key_pem(sslbio_ctx *ctx, const char *pem, size_t len)
 /* ---- trust and verification ---- */
 
 int sslbio_ctx_load_verify_file(sslbio_ctx *ctx, const char *path) {
-  int st = setter_begin(ctx, "CA file");
+  int st = sslbio__setter_begin(ctx, "CA file", path != NULL);
   if (st != SSLBIO_OK)
     return st;
-  if (path == NULL)
-    return SSLBIO_EINVAL;
   if (SSL_CTX_load_verify_locations(ctx->ssl_ctx, path, NULL) != 1)
     return openssl_failed(ctx, "CA file");
   ctx->have_ca = 1;
@@ -308,7 +305,7 @@ int sslbio_ctx_load_verify_file(sslbio_ctx *ctx, const char *path) {
 
 int sslbio_ctx_load_verify_pem(sslbio_ctx *ctx, const char *pem, size_t len) {
   const char *what = "CA PEM";
-  int st = setter_begin(ctx, what);
+  int st = sslbio__setter_begin(ctx, what, 1);
   if (st != SSLBIO_OK)
     return st;
   BIO *bio = pem_bio(ctx, pem, len, what);
@@ -340,7 +337,7 @@ int sslbio_ctx_load_verify_pem(sslbio_ctx *ctx, const char *pem, size_t len) {
 }
 
 int sslbio_ctx_set_verify(sslbio_ctx *ctx, int mode) {
-  int st = setter_begin(ctx, "verify mode");
+  int st = sslbio__setter_begin(ctx, "verify mode", 1);
   if (st != SSLBIO_OK)
     return st;
   int flags;
@@ -358,7 +355,7 @@ int sslbio_ctx_set_verify(sslbio_ctx *ctx, int mode) {
 }
 
 int sslbio_ctx_set_ragged_eof(sslbio_ctx *ctx, int allow) {
-  int st = setter_begin(ctx, "ragged EOF");
+  int st = sslbio__setter_begin(ctx, "ragged EOF", 1);
   if (st != SSLBIO_OK)
     return st;
   ctx->allow_ragged_eof = allow != 0;
@@ -368,7 +365,7 @@ int sslbio_ctx_set_ragged_eof(sslbio_ctx *ctx, int allow) {
 /* ---- protocol choices ---- */
 
 int sslbio_ctx_set_versions(sslbio_ctx *ctx, int min_version, int max_version) {
-  int st = setter_begin(ctx, "versions");
+  int st = sslbio__setter_begin(ctx, "versions", 1);
   if (st != SSLBIO_OK)
     return st;
   if ((min_version != 0 && min_version < TLS1_2_VERSION) ||
@@ -385,7 +382,7 @@ int sslbio_ctx_set_versions(sslbio_ctx *ctx, int min_version, int max_version) {
 }
 
 int sslbio_ctx_set_ciphers(sslbio_ctx *ctx, const char *tls12_list, const char *tls13_suites) {
-  int st = setter_begin(ctx, "ciphers");
+  int st = sslbio__setter_begin(ctx, "ciphers", 1);
   if (st != SSLBIO_OK)
     return st;
   if (tls12_list != NULL && SSL_CTX_set_cipher_list(ctx->ssl_ctx, tls12_list) != 1)

@@ -115,6 +115,10 @@ SSLBIO_INTERNAL int sslbio__ctx_ok(const sslbio_ctx *ctx);
 /* Freeze ctx and finish its defaults; 0 on success, or a status with the
  * message in ctx->error. */
 SSLBIO_INTERNAL int sslbio__ctx_freeze(sslbio_ctx *ctx);
+/* Common entry check of every setter (args_ok: its pointer arguments are
+ * not NULL): SSLBIO_OK, or SSLBIO_EINVAL with the message in ctx->error.
+ * Clears the thread's ERR queue. */
+SSLBIO_INTERNAL int sslbio__setter_begin(sslbio_ctx *ctx, const char *what, int args_ok);
 SSLBIO_INTERNAL void sslbio__ctx_set_error(sslbio_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

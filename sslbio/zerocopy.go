@@ -23,43 +23,39 @@ func (e *Engine) FeedBuffer() ([]byte, error) {
 	}
 	var p unsafe.Pointer
 	n := C.sslbio_conn_feed_buffer(e.c, &p)
-	runtime.KeepAlive(e)
-	if n < 0 {
-		return nil, e.statusError(C.int(n))
-	}
-	if n == 0 {
-		return nil, nil
-	}
-	return unsafe.Slice((*byte)(p), int(n)), nil
+	return e.region(p, n)
 }
 
 // FeedCommit hands the engine n bytes written into FeedBuffer's slice.
 func (e *Engine) FeedCommit(n int) error {
-	if e.c == nil {
-		return sslerr.ErrClosed
-	}
-	if n < 0 {
-		return sslerr.Invalid("feed commit", "negative count")
-	}
-	r := C.sslbio_conn_feed_commit(e.c, C.size_t(n))
-	runtime.KeepAlive(e)
-	if r < 0 {
-		return e.statusError(C.int(r))
-	}
-	return nil
+	return e.commit("feed commit", n, func(c *C.sslbio_conn, k C.size_t) C.long {
+		return C.sslbio_conn_feed_commit(c, k)
+	})
 }
 
-// DrainBuffer returns pending ciphertext in the engine's own buffer, to
+// DrainBuffer returns the pending ciphertext in the engine's own buffer, to
 // write to the socket straight from; consume what was sent with
 // DrainCommit. The slice is C memory, valid only until the next call on the
-// engine; empty when nothing is pending. It may be shorter than PendingOut
-// (the buffer wraps): loop.
+// engine; empty when nothing is pending.
 func (e *Engine) DrainBuffer() ([]byte, error) {
 	if e.c == nil {
 		return nil, sslerr.ErrClosed
 	}
 	var p unsafe.Pointer
 	n := C.sslbio_conn_drain_buffer(e.c, &p)
+	return e.region(p, n)
+}
+
+// DrainCommit consumes n bytes of DrainBuffer's slice.
+func (e *Engine) DrainCommit(n int) error {
+	return e.commit("drain commit", n, func(c *C.sslbio_conn, k C.size_t) C.long {
+		return C.sslbio_conn_drain_commit(c, k)
+	})
+}
+
+// region turns a zero-copy call's result — size n of the region at p, or a
+// status — into a slice over the C memory.
+func (e *Engine) region(p unsafe.Pointer, n C.long) ([]byte, error) {
 	runtime.KeepAlive(e)
 	if n < 0 {
 		return nil, e.statusError(C.int(n))
@@ -70,15 +66,15 @@ func (e *Engine) DrainBuffer() ([]byte, error) {
 	return unsafe.Slice((*byte)(p), int(n)), nil
 }
 
-// DrainCommit consumes n bytes of DrainBuffer's slice.
-func (e *Engine) DrainCommit(n int) error {
+// commit runs a zero-copy commit of n bytes.
+func (e *Engine) commit(op string, n int, call func(*C.sslbio_conn, C.size_t) C.long) error {
 	if e.c == nil {
 		return sslerr.ErrClosed
 	}
 	if n < 0 {
-		return sslerr.Invalid("drain commit", "negative count")
+		return sslerr.Invalid(op, "negative count")
 	}
-	r := C.sslbio_conn_drain_commit(e.c, C.size_t(n))
+	r := call(e.c, C.size_t(n))
 	runtime.KeepAlive(e)
 	if r < 0 {
 		return e.statusError(C.int(r))
