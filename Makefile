@@ -62,7 +62,12 @@ clean:
 
 include $(sort $(wildcard mk/*.mk))
 
-test: all $(TEST_TARGETS)
+# Both install what a fresh machine lacks first (a quick no-op afterwards).
+test: deps
+	$(MAKE) all
+	$(MAKE) $(TEST_TARGETS)
 	@echo "make test: all suites passed ($(TEST_TARGETS))"
 
-demo: all $(DEMO_TARGETS)
+demo: deps
+	$(MAKE) all
+	$(MAKE) $(DEMO_TARGETS)

@@ -22,6 +22,11 @@ dpkg -s libfiu-dev >/dev/null 2>&1 || need+=(libfiu-dev)
 have fiu-run || need+=(fiu-utils)
 for pkg in "${EXTRA_PACKAGES[@]:-}"; do [ -n "$pkg" ] && need+=("$pkg"); done
 if [ ${#need[@]} -gt 0 ]; then
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "install-deps: missing Debian packages: ${need[*]}" >&2
+    echo "install-deps: run as root, or: sudo apt-get install -y ${need[*]}" >&2
+    exit 1
+  fi
   echo "installing: ${need[*]}"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
