@@ -196,6 +196,15 @@ def read_text(path: str) -> str:
         return f.read()
 
 
+def leaf_der(path: str) -> bytes:
+    """DER of the first certificate of a PEM chain file. (ssl.PEM_cert_to_DER_cert
+    wants exactly one certificate: on a chain it decodes the whole text, which
+    works or fails depending on the leaf's length.)"""
+    text = read_text(path)
+    end = "-----END CERTIFICATE-----"
+    return ssl.PEM_cert_to_DER_cert(text[:text.index(end) + len(end)] + "\n")
+
+
 def statm_rss_kib() -> int:
     with open("/proc/self/statm") as f:
         resident_pages = int(f.read().split()[1])

@@ -8,7 +8,7 @@ import random
 import ssl
 import unittest
 
-from support import (CA, CLIENT_CERT, OTHER_CA, SERVER_CERT, SERVER_KEY, WANT, Link, StdEnd,
+from support import (CA, CLIENT_CERT, OTHER_CA, SERVER_CERT, SERVER_KEY, WANT, Link, StdEnd, leaf_der,
                      pybio_client, pybio_server, read_all, read_text, stdlib_client,
                      stdlib_server)
 
@@ -314,7 +314,7 @@ class Verification(unittest.TestCase):
         server = pybio_server().connection()
         Link(conn, server).handshake()
         self.assertEqual(conn.getpeercert(), {})  # not verified: empty, like ssl
-        self.assertEqual(conn.getpeercert(True), ssl.PEM_cert_to_DER_cert(read_text(SERVER_CERT)))
+        self.assertEqual(conn.getpeercert(True), leaf_der(SERVER_CERT))
         ctx2 = pybio.Context(pybio.CLIENT)
         ctx2.check_hostname = False
         ctx2.verify_mode = ssl.CERT_NONE
@@ -352,7 +352,7 @@ class Verification(unittest.TestCase):
         client, server, link = pair("pybio-pybio")
         link.handshake()
         der = client.getpeercert(binary_form=True)
-        self.assertEqual(der, ssl.PEM_cert_to_DER_cert(read_text(SERVER_CERT)))
+        self.assertEqual(der, leaf_der(SERVER_CERT))
         d = client.getpeercert()
         self.assertEqual(d["subjectAltName"],
                          (("DNS", "localhost"), ("IP Address", "127.0.0.1"),
