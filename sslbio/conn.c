@@ -236,20 +236,27 @@ int sslbio__do_handshake(sslbio_conn *conn) {
   return st;
 }
 
+/* Result of SSL_read_ex/SSL_write_ex (ret, n bytes moved) as a count or a
+ * status. Either may complete the handshake they drive implicitly. */
+static long io_result(sslbio_conn *conn, const char *op, int ret, size_t n) {
+  if (ret > 0) {
+    conn->handshake_done = 1;
+    return (long)(n > LONG_MAX ? LONG_MAX : n);
+  }
+  int st = sslbio__translate(conn, op, ret);
+  if (!conn->handshake_done && SSL_is_init_finished(conn->ssl))
+    conn->handshake_done = 1;
+  return st;
+}
+
 long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap) {
   sslbio__release_idle(conn); /* a feed_buffer offer that was not used */
   if (conn->dead)
     return dead_status(conn);
   sslbio__clear_queue();
   size_t n = 0;
-  int ret = SSL_read_ex(conn->ssl, buf, cap, &n);
-  if (ret > 0) {
-    conn->handshake_done = 1;
-    return (long)(n > LONG_MAX ? LONG_MAX : n);
-  }
-  int st = sslbio__translate(conn, "read", ret);
-  if (!conn->handshake_done && SSL_is_init_finished(conn->ssl))
-    conn->handshake_done = 1;
+  int ret = SSL_read_ex(conn->ssl, buf, cap, &n); /* before io_result reads n */
+  long st = io_result(conn, "read", ret, n);
   if (st == SSLBIO_WANT_READ)
     release_record_buffers(conn);
   return st;
@@ -266,15 +273,8 @@ long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len) {
     return SSLBIO_WANT_WRITE; /* drain first; nothing was taken (see queue.c) */
   sslbio__clear_queue();
   size_t n = 0;
-  int ret = SSL_write_ex(conn->ssl, buf, len, &n);
-  if (ret > 0) {
-    conn->handshake_done = 1;
-    return (long)(n > LONG_MAX ? LONG_MAX : n);
-  }
-  int st = sslbio__translate(conn, "write", ret);
-  if (!conn->handshake_done && SSL_is_init_finished(conn->ssl))
-    conn->handshake_done = 1;
-  return st;
+  int ret = SSL_write_ex(conn->ssl, buf, len, &n); /* before io_result reads n */
+  return io_result(conn, "write", ret, n);
 }
 
 /* Process records already fed without consuming application data; returns
