@@ -210,6 +210,21 @@ SSLBIO_API long sslbio_conn_read(sslbio_conn *conn, void *buf, size_t cap);
 /* Plaintext from buf: bytes accepted (>0, may be less than len), or a status
  * as for read. A len of 0 returns SSLBIO_EINVAL. */
 SSLBIO_API long sslbio_conn_write(sslbio_conn *conn, const void *buf, size_t len);
+/* Batched calls, for bindings that pay per call (one cgo transition, one
+ * ctypes conversion): each is the two calls it names, in one.
+ * write_drain: sslbio_conn_write(buf, len), then sslbio_conn_drain(out, cap)
+ * unless the write failed with an error other than WANT_READ/WANT_WRITE (its
+ * alert stays queued for sslbio_conn_drain). Returns what the write returned;
+ * *drained receives the ciphertext count put in out (0 when none). More may be
+ * pending when cap was too small: drain until sslbio_conn_pending_out is 0. */
+SSLBIO_API long sslbio_conn_write_drain(sslbio_conn *conn, const void *buf, size_t len,
+                                        void *out, size_t cap, size_t *drained);
+/* feed_read: sslbio_conn_feed(in, len) (len may be 0), then
+ * sslbio_conn_read(buf, cap) unless the feed failed. Returns what the read
+ * returned (or the feed's status); *fed receives the ciphertext count
+ * accepted: keep the rest, as after sslbio_conn_feed. Drain afterwards. */
+SSLBIO_API long sslbio_conn_feed_read(sslbio_conn *conn, const void *in, size_t len,
+                                      size_t *fed, void *buf, size_t cap);
 /* Send close_notify. Returns SSLBIO_WANT_READ once it is queued (drain it)
  * and the peer's has not arrived yet; SSLBIO_OK once both were exchanged.
  * Reading still works after it (half-close). With a callback transport,
@@ -329,6 +344,8 @@ typedef struct sslbio_api_v1 {
   long (*conn_drain_buffer)(sslbio_conn *, const void **);
   long (*conn_drain_commit)(sslbio_conn *, size_t);
   int (*conn_reset)(sslbio_conn *, const char *);
+  long (*conn_write_drain)(sslbio_conn *, const void *, size_t, void *, size_t, size_t *);
+  long (*conn_feed_read)(sslbio_conn *, const void *, size_t, size_t *, void *, size_t);
 } sslbio_api_v1;
 
 /* The table for ABI version abi (static, never freed), or NULL if this

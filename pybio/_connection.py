@@ -22,7 +22,7 @@ from __future__ import annotations
 import os
 import ssl
 import tempfile
-from ctypes import addressof, byref, c_char, c_void_p, memmove, string_at
+from ctypes import addressof, byref, c_char, c_size_t, c_void_p, memmove, string_at
 from typing import Any, Dict, Optional, Tuple, Union
 
 from . import _errors, _lib
@@ -36,6 +36,10 @@ _raw_write = _lib.raw_conn_write
 _raw_feed = _lib.raw_conn_feed
 _raw_drain = _lib.raw_conn_drain
 _raw_pending_out = _lib.raw_conn_pending_out
+_write_drain_nogil = _lib.conn_write_drain
+_feed_read_nogil = _lib.conn_feed_read
+_raw_write_drain = _lib.raw_conn_write_drain
+_raw_feed_read = _lib.raw_conn_feed_read
 _handshake = _lib.conn_handshake
 _shutdown = _lib.conn_shutdown
 _wants = _lib.conn_wants
@@ -162,7 +166,7 @@ class Connection:
     """
 
     __slots__ = ("_h", "_hp", "_buf", "_bufp", "_cap", "_rlen", "_est", "_fread",
-                 "_fwrite", "_context", "_server_side", "_server_hostname",
+                 "_fwrite", "_fwrite_drain", "_ffeed_read", "_moved", "_movedp", "_context", "_server_side", "_server_hostname",
                  "_suppress", "_io", "_cbs", "_no_host_check", "_verified", "_peer_cache",
                  "__weakref__")
 
@@ -228,6 +232,15 @@ class Connection:
         self._cap = 0
         self._rlen = None  # read() length the buffer was last set up for
 
+    def _set_handshake_calls(self) -> None:
+        """Until the handshake completes, the data calls release the GIL
+        (a handshake step costs a millisecond); _establish() switches them."""
+        self._est = False
+        self._fread = _read_nogil
+        self._fwrite = _write_nogil
+        self._fwrite_drain = _write_drain_nogil
+        self._ffeed_read = _feed_read_nogil
+
     def _establish(self) -> None:
         """The handshake is complete: switch read/write to the raw twins
         (the class becomes _Established, whose read/write call them with no
@@ -235,6 +248,8 @@ class Connection:
         self._est = True
         self._fread = _raw_read
         self._fwrite = _raw_write
+        self._fwrite_drain = _raw_write_drain
+        self._ffeed_read = _raw_feed_read
         if type(self) is Connection:
             self.__class__ = _Established
 
@@ -504,6 +519,88 @@ class Connection:
             return r
         raise self._error(r, "write")
 
+    # ---- batched calls: one C call where two follow each other ----
+
+    def write_drain(self, data: Buffer) -> Tuple[int, bytes]:
+        """:meth:`write` then :meth:`drain`, in one C call: returns the count
+        of ``data`` accepted and the ciphertext to send. While the handshake
+        or the engine's output needs the peer, the count is 0 and the bytes
+        are whatever must be sent meanwhile (no SSLWantReadError /
+        SSLWantWriteError). Other errors raise, as write() does, with the
+        alert left for drain()."""
+        if type(data) is bytes:
+            n = len(data)
+        else:
+            data, n = _c_buffer(data)
+        if not n:
+            return 0, self.drain()
+        if self._buf is None:
+            if self._hp is None:
+                raise self._error(_ERROR, "write")
+            self._grow(_MIN_BUF)
+        cap = self._cap
+        r = self._fwrite_drain(self._hp, data, n if n <= _RAW_MAX else _RAW_MAX,
+                               self._bufp, cap, self._movedp)
+        return self._write_drain_end(r, self._moved.value)
+
+    def _write_drain_end(self, r: int, d: int) -> Tuple[int, bytes]:
+        """write_drain's result from the C call's (r, drained)."""
+        out = self._buf[:d] if d else b""
+        if d == self._cap:  # the buffer filled up: more may be waiting
+            out += self.drain()
+        if r > 0:
+            if not self._est:
+                self._establish()
+            return r, out
+        if (r == _WANT_READ or r == _WANT_WRITE) and self._io is None:
+            return 0, out
+        raise self._error(r, "write")
+
+    def feed_read(self, data: Buffer, size: int = 1024) -> Tuple[int, Optional[bytes]]:
+        """:meth:`feed` then :meth:`read` (up to ``size`` bytes), in one C
+        call: returns the count of ``data`` accepted (keep and feed the rest
+        later, as with feed()) and the plaintext: bytes, b"" once the peer's
+        close_notify arrived, or None when none is ready yet (where read()
+        would raise SSLWantReadError / SSLWantWriteError: check
+        :meth:`wants`). Drain afterwards, as after every call."""
+        if type(data) is bytes:
+            n = len(data)
+        else:
+            data, n = _c_buffer(data)
+        if size <= 0:
+            if size < 0:
+                raise ValueError("size should not be negative")
+            return self.feed(data), b""
+        if size > _RAW_MAX:
+            size = _RAW_MAX
+        if self._est and size >= _DIRECT_MIN:  # decrypt straight into the result
+            if size > _RECORD:
+                size = _RECORD
+            dst = ptr = _bytes_new(None, size)
+        else:
+            if self._buf is None or size > self._cap:
+                if self._hp is None:
+                    raise self._error(_ERROR, "read")
+                self._grow(size)
+            dst, ptr = None, self._bufp
+        r = self._ffeed_read(self._hp, data, n if n <= _RAW_MAX else _RAW_MAX,
+                             self._movedp, ptr, size)
+        fed = self._moved.value
+        if r > 0:
+            if not self._est:
+                self._establish()
+            if dst is None:
+                return fed, self._buf[:r]
+            return fed, dst if r == size else dst[:r]
+        return fed, self._feed_read_end(r)
+
+    def _feed_read_end(self, r: int) -> Optional[bytes]:
+        """feed_read's plaintext for a read status r: None or b"", or raise."""
+        if (r == _WANT_READ or r == _WANT_WRITE) and self._io is None:
+            return None
+        self._read_end(r)
+        return b""
+
     def shutdown(self) -> bool:
         """Send close_notify (drain it). Returns True once both sides'
         close_notify were exchanged, False while the peer's is awaited
@@ -564,9 +661,7 @@ class Connection:
             raise self._error(r, "reset")
         self._server_hostname = server_hostname
         self._peer_cache = None
-        self._est = False
-        self._fread = _read_nogil
-        self._fwrite = _write_nogil
+        self._set_handshake_calls()
         if type(self) is _Established:
             self.__class__ = Connection
         if self._io is not None:
@@ -742,6 +837,32 @@ class _Established(Connection):
     write.__doc__ = Connection.write.__doc__
 
 
+    def write_drain(self, data: Buffer) -> Tuple[int, bytes]:
+        if type(data) is bytes:
+            n = len(data)
+            if 0 < n <= _RAW_MAX:
+                r = _raw_write_drain(self._hp, data, n, self._bufp, self._cap, self._movedp)
+                d = self._moved.value
+                if r > 0 and d < self._cap:
+                    return r, self._buf[:d]
+                return self._write_drain_end(r, d)
+        return Connection.write_drain(self, data)
+
+    write_drain.__doc__ = Connection.write_drain.__doc__
+
+    def feed_read(self, data: Buffer, size: int = 1024) -> Tuple[int, Optional[bytes]]:
+        if type(data) is bytes and 0 < size < _DIRECT_MIN and size <= self._cap:
+            n = len(data)
+            if n <= _RAW_MAX:
+                r = _raw_feed_read(self._hp, data, n, self._movedp, self._bufp, size)
+                if r > 0:
+                    return self._moved.value, self._buf[:r]
+                return self._moved.value, self._feed_read_end(r)
+        return Connection.feed_read(self, data, size)
+
+    feed_read.__doc__ = Connection.feed_read.__doc__
+
+
 def _decode_pem(pem: str) -> Dict[str, Any]:
     decode = getattr(getattr(ssl, "_ssl", None), "_test_decode_cert", None)
     if decode is None:  # pragma: no cover
@@ -788,9 +909,11 @@ def _new_connection(ctx, server_hostname: Optional[str], suppress_ragged_eofs: b
     # instance would be converted (an allocation) on every call.
     self._hp = c_void_p.from_param(h)
     self._clear_buffers()
-    self._est = False
-    self._fread = _read_nogil
-    self._fwrite = _write_nogil
+    self._set_handshake_calls()
+    # The count a batched call returns through its size_t* argument, and
+    # that argument ready-made (see self._hp below).
+    self._moved = c_size_t()
+    self._movedp = c_void_p.from_param(addressof(self._moved))
     self._context = ctx
     self._server_hostname = server_hostname
     self._suppress = bool(suppress_ragged_eofs)

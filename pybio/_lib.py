@@ -130,7 +130,7 @@ _API_V1_FIELDS = (
     "conn_alpn", "conn_is_handshake_done", "conn_peer_certificate_pem", "conn_openssl",
     "conn_session", "conn_set_session", "conn_set_transport", "conn_flush",
     "conn_feed_buffer", "conn_feed_commit", "conn_drain_buffer", "conn_drain_commit",
-    "conn_reset",
+    "conn_reset", "conn_write_drain", "conn_feed_read",
 )
 
 
@@ -189,6 +189,8 @@ SIGNATURES = {
     "sslbio_conn_handshake": (c_int, [_P], _S),
     "sslbio_conn_read": (c_long, [_P, c_void_p, c_size_t], _S),
     "sslbio_conn_write": (c_long, [_P, c_void_p, c_size_t], _S),
+    "sslbio_conn_write_drain": (c_long, [_P, c_void_p, c_size_t, c_void_p, c_size_t, c_void_p], _S),
+    "sslbio_conn_feed_read": (c_long, [_P, c_void_p, c_size_t, c_void_p, c_void_p, c_size_t], _S),
     "sslbio_conn_shutdown": (c_int, [_P], _F),
     "sslbio_conn_wants": (c_int, [_P], _F),
     "sslbio_conn_key_update": (c_int, [_P, c_int], _S),
@@ -240,7 +242,7 @@ OPENSSL_SIGNATURES = {
 # on an established connection (at most one TLS record of work per call, so
 # keeping the GIL is cheap); the handshake always runs with the GIL released.
 RAW = ("sslbio_conn_read", "sslbio_conn_write", "sslbio_conn_feed", "sslbio_conn_drain",
-       "sslbio_conn_pending_out")
+       "sslbio_conn_pending_out", "sslbio_conn_write_drain", "sslbio_conn_feed_read")
 RAW_UNTYPED = platform.machine().lower() in ("x86_64", "amd64", "aarch64", "arm64") \
     and ctypes.sizeof(c_void_p) == 8
 RAW_MAX = 2**31 - 1  # largest length a raw twin is passed

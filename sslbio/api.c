@@ -55,6 +55,8 @@ static const sslbio_api_v1 api_v1 = {
     .conn_drain_buffer = sslbio_conn_drain_buffer,
     .conn_drain_commit = sslbio_conn_drain_commit,
     .conn_reset = sslbio_conn_reset,
+    .conn_write_drain = sslbio_conn_write_drain,
+    .conn_feed_read = sslbio_conn_feed_read,
 };
 
 const sslbio_api_v1 *sslbio_api(int abi) { return abi == 1 ? &api_v1 : NULL; }

@@ -19,6 +19,7 @@ static inline long sslbio__go_read(sslbio_conn *c, char *p, size_t n) {
 static inline long sslbio__go_write(sslbio_conn *c, const char *p, size_t n) {
 	return sslbio_conn_write(c, p, n);
 }
+
 */
 import "C"
 
