@@ -33,3 +33,15 @@ bench: all $(BENCH_BINS)
 test-bench: all $(BENCH_BINS)
 	cd bench && $(GO) vet ./...
 	$(PYTHON) bench/run.py --quick --docs '' --out $(BENCH_DIR)/smoke $(if $(ONLY),--only '$(ONLY)')
+
+# Where an idle connection's memory goes, by OpenSSL allocation site
+# (bench/c/memsites.c; the engine's C sources, no Go runtime).
+MEMSITES_N ?= 500
+.PHONY: bench-memsites
+$(BENCH_DIR)/memsites: bench/c/memsites.c $(wildcard sslbio/*.c sslbio/*.h) include/sslbio.h
+	@mkdir -p $(BENCH_DIR)
+	$(CC) $(BENCH_CFLAGS) -Iinclude -Isslbio $$(pkg-config --cflags openssl) -o $@ $< \
+	    $(wildcard sslbio/*.c) $$(pkg-config --libs openssl) -lpthread
+
+bench-memsites: certs $(BENCH_DIR)/memsites
+	$(BENCH_DIR)/memsites $(BUILD)/certs $(MEMSITES_N)

@@ -13,7 +13,8 @@ import (
 // sslbioSubject drives two sslbio Engines through the Go API: after each
 // call, the pending ciphertext is drained from one engine and fed to the
 // other (Drain into a 64 KiB buffer, then Feed: two cgo calls per move;
-// -move zerocopy drains into the peer's FeedBuffer instead).
+// -move zerocopy drains into the peer's FeedBuffer instead). The bulk and
+// ping-pong loops use the batched calls (WriteDrain, FeedRead; see pass).
 type sslbioSubject struct{}
 
 type sslbioEnv struct {
@@ -96,20 +97,63 @@ func (p *sslbioPair) move(from, to *sslbio.Engine) error {
 		if err != nil || n == 0 {
 			return err
 		}
-		for off := 0; off < n; {
-			m, err := to.Feed(buf[off:n])
-			if err != nil {
-				return err
-			}
-			if m == 0 {
-				return errors.New("peer engine full")
-			}
-			off += m
+		if err := feedAll(to, buf[:n]); err != nil {
+			return err
 		}
 		if n < len(buf) {
 			return nil // Drain takes all that is pending when it fits
 		}
 	}
+}
+
+// feedAll feeds all of ct to to.
+func feedAll(to *sslbio.Engine, ct []byte) error {
+	for off := 0; off < len(ct); {
+		m, err := to.Feed(ct[off:])
+		if err != nil {
+			return err
+		}
+		if m == 0 {
+			return errors.New("peer engine full")
+		}
+		off += m
+	}
+	return nil
+}
+
+// pass writes msg on from and reads len(rbuf) bytes of it on to with the
+// batched calls: WriteDrain then FeedRead, two cgo calls when the message
+// fits one record (four for Write, Drain, Feed, Read). Anything the two
+// calls leave is finished the long way.
+func (p *sslbioPair) pass(from, to *sslbio.Engine, msg, rbuf []byte) error {
+	if zeroCopy {
+		if err := p.send(from, to, msg); err != nil {
+			return err
+		}
+		return recvFull(to, rbuf)
+	}
+	buf := p.buf
+	n, d, err := from.WriteDrain(msg, buf)
+	if err != nil && !isWant(err) {
+		return err
+	}
+	fed, got, err := to.FeedRead(buf[:d], rbuf)
+	if err != nil && !errors.Is(err, sslbio.ErrWantRead) {
+		return err
+	}
+	if n == len(msg) && fed == d && got == len(rbuf) && d < len(buf) {
+		return nil
+	}
+	if err := feedAll(to, buf[fed:d]); err != nil {
+		return err
+	}
+	if err := p.move(from, to); err != nil {
+		return err
+	}
+	if err := p.send(from, to, msg[n:]); err != nil {
+		return err
+	}
+	return recvFull(to, rbuf[got:])
 }
 
 // moveZeroCopy drains from straight into to's feed buffer: one copy, three
@@ -229,24 +273,13 @@ func (e *sslbioEnv) newPair() (*sslbioPair, error) {
 
 func (e *sslbioEnv) pair() (pair, error) { return e.newPair() }
 
-func (p *sslbioPair) bulk(msg, rbuf []byte) error {
-	if err := p.send(p.c, p.s, msg); err != nil {
-		return err
-	}
-	return recvFull(p.s, rbuf)
-}
+func (p *sslbioPair) bulk(msg, rbuf []byte) error { return p.pass(p.c, p.s, msg, rbuf) }
 
 func (p *sslbioPair) ping(msg, rbuf []byte) error {
-	if err := p.send(p.c, p.s, msg); err != nil {
+	if err := p.pass(p.c, p.s, msg, rbuf); err != nil {
 		return err
 	}
-	if err := recvFull(p.s, rbuf); err != nil {
-		return err
-	}
-	if err := p.send(p.s, p.c, rbuf); err != nil {
-		return err
-	}
-	return recvFull(p.c, rbuf)
+	return p.pass(p.s, p.c, msg, rbuf) // the echo: rbuf holds msg now
 }
 
 func (p *sslbioPair) close() {
