@@ -215,11 +215,13 @@ SSLBIO_API long sslbio_conn_write(sslbio_conn *conn, const void *buf, size_t len
  * write_drain: sslbio_conn_write(buf, len), then sslbio_conn_drain(out, cap)
  * unless the write failed with an error other than WANT_READ/WANT_WRITE (its
  * alert stays queued for sslbio_conn_drain). Returns what the write returned;
- * *drained receives the ciphertext count put in out (0 when none). More may be
+ * *drained receives the ciphertext count put in out (0 when none, and after
+ * any status but WANT_READ/WANT_WRITE, SSLBIO_EINVAL included). More may be
  * pending when cap was too small: drain until sslbio_conn_pending_out is 0. */
 SSLBIO_API long sslbio_conn_write_drain(sslbio_conn *conn, const void *buf, size_t len,
                                         void *out, size_t cap, size_t *drained);
-/* feed_read: sslbio_conn_feed(in, len) (len may be 0), then
+/* feed_read: sslbio_conn_feed(in, len) (skipped when len is 0, so it also
+ * reads after sslbio_conn_feed_eof), then
  * sslbio_conn_read(buf, cap) unless the feed failed. Returns what the read
  * returned (or the feed's status); *fed receives the ciphertext count
  * accepted: keep the rest, as after sslbio_conn_feed. Drain afterwards. */

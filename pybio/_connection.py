@@ -60,9 +60,13 @@ _ERRNO_WANT_WRITE = ssl.SSL_ERROR_WANT_WRITE
 _WANT_READ_MSG = _errors._WANT_READ_MSG
 _WANT_WRITE_MSG = _errors._WANT_WRITE_MSG
 
-# drain() copies everything pending in one call when its buffer is at least
-# the engine's outgoing buffer (17 KiB); read() grows the buffer on demand.
-_MIN_BUF = 32 * 1024
+# The buffer drain() and read() share starts small, enough for handshake
+# flights and small messages, so an idle connection holds little; the first
+# drain that fills it moves to _BIG_BUF, which takes everything the engine
+# can have pending (17 KiB and a record) in one call. read() grows it on
+# demand.
+_MIN_BUF = 4 * 1024
+_BIG_BUF = 32 * 1024
 
 _RAW_MAX = _lib.RAW_MAX
 _bytes_new = _lib.bytes_new
@@ -307,13 +311,14 @@ class Connection:
         if n > 0:
             if n < self._cap:
                 return self._buf[:n]
-            buf = self._buf
-            parts = [buf[:n]]
+            parts = [self._buf[:n]]
+            if self._cap < _BIG_BUF:  # bulk traffic: one call per drain from now on
+                self._grow(_BIG_BUF)
             while True:
                 n = _raw_drain(self._hp, self._bufp, self._cap)
                 if n <= 0:
                     break
-                parts.append(buf[:n])
+                parts.append(self._buf[:n])
             return b"".join(parts)
         if n == 0:
             if self._buf is None and self._hp is not None:
@@ -545,6 +550,8 @@ class Connection:
 
     def _write_drain_end(self, r: int, d: int) -> Tuple[int, bytes]:
         """write_drain's result from the C call's (r, drained)."""
+        if r < 0 and not ((r == _WANT_READ or r == _WANT_WRITE) and self._io is None):
+            raise self._error(r, "write")  # nothing was drained
         out = self._buf[:d] if d else b""
         if d == self._cap:  # the buffer filled up: more may be waiting
             out += self.drain()
@@ -552,9 +559,7 @@ class Connection:
             if not self._est:
                 self._establish()
             return r, out
-        if (r == _WANT_READ or r == _WANT_WRITE) and self._io is None:
-            return 0, out
-        raise self._error(r, "write")
+        return 0, out
 
     def feed_read(self, data: Buffer, size: int = 1024) -> Tuple[int, Optional[bytes]]:
         """:meth:`feed` then :meth:`read` (up to ``size`` bytes), in one C

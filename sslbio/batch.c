@@ -9,12 +9,13 @@ static int is_want(long st) { return st == SSLBIO_WANT_READ || st == SSLBIO_WANT
 
 long sslbio_conn_write_drain(sslbio_conn *conn, const void *buf, size_t len, void *out,
                              size_t cap, size_t *drained) {
+  if (drained != NULL)
+    *drained = 0; /* whatever happens next: no stale count for the caller */
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (drained == NULL)
     return sslbio__fail(conn, "write_drain", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
                         "NULL drained");
-  *drained = 0;
   long written = sslbio_conn_write(conn, buf, len);
   /* A fatal error leaves its alert queued for drain(), as after any call:
    * the caller raising on it would otherwise lose those bytes. */
@@ -29,14 +30,17 @@ long sslbio_conn_write_drain(sslbio_conn *conn, const void *buf, size_t len, voi
 
 long sslbio_conn_feed_read(sslbio_conn *conn, const void *in, size_t len, size_t *fed,
                            void *buf, size_t cap) {
+  if (fed != NULL)
+    *fed = 0;
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (fed == NULL)
     return sslbio__fail(conn, "feed_read", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL fed");
-  *fed = 0;
-  long n = sslbio_conn_feed(conn, in, len);
-  if (n < 0)
-    return n;
-  *fed = (size_t)n;
+  if (len > 0) { /* nothing to feed is a plain read, also after feed_eof */
+    long n = sslbio_conn_feed(conn, in, len);
+    if (n < 0)
+      return n;
+    *fed = (size_t)n;
+  }
   return sslbio_conn_read(conn, buf, cap);
 }
