@@ -209,3 +209,25 @@ def statm_rss_kib() -> int:
     with open("/proc/self/statm") as f:
         resident_pages = int(f.read().split()[1])
     return resident_pages * os.sysconf("SC_PAGE_SIZE") // 1024
+
+
+def stdlib_echo(ctx, sock, server_side, errors, timeout=20, strict_close=False):
+    """A thread body: the stdlib's SSLSocket on sock echoes until EOF, then
+    answers close_notify (with strict_close, a failed unwrap is an error).
+    Exceptions go to errors, for the test to report."""
+    try:
+        sock.settimeout(timeout)
+        with ctx.wrap_socket(sock, server_side=server_side,
+                             server_hostname=None if server_side else "localhost") as s:
+            while True:
+                data = s.recv(65536)
+                if not data:
+                    break
+                s.sendall(data)
+            try:
+                s.unwrap()
+            except (ssl.SSLError, OSError):
+                if strict_close:
+                    raise
+    except Exception as exc:  # reported by the test
+        errors.append(exc)

@@ -17,7 +17,7 @@ import threading
 import unittest
 
 from support import WANT, StdEnd, pybio_client, pybio_server, read_all, stdlib_client, \
-    stdlib_server
+    stdlib_echo, stdlib_server
 
 import pybio
 
@@ -614,21 +614,6 @@ class BatchedErrors(unittest.TestCase):
                     self.assertEqual(pt, b"kept" if is_established else None)
 
 
-def stdlib_socket_echo(ctx, sock, server_side, errors):
-    try:
-        sock.settimeout(30)
-        with ctx.wrap_socket(sock, server_side=server_side,
-                             server_hostname=None if server_side else "localhost") as s:
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                s.sendall(data)
-            s.unwrap()  # answers our close_notify with its own
-    except Exception as exc:  # reported by the test
-        errors.append(exc)
-
-
 class BatchedOverSocket(unittest.TestCase):
     def _echo(self, pybio_is_server: bool, total: int = 256 * 1024):
         ours, theirs = socket.socketpair()
@@ -639,7 +624,8 @@ class BatchedOverSocket(unittest.TestCase):
         else:
             conn = pybio_client().connection(server_hostname="localhost")
             args = (stdlib_server(), theirs, True, errors)
-        t = threading.Thread(target=stdlib_socket_echo, args=args, daemon=True)
+        t = threading.Thread(target=stdlib_echo, args=args, kwargs={"timeout": 30, "strict_close": True},
+                             daemon=True)
         t.start()
         rng = random.Random(256 + pybio_is_server)
         payload = rng.randbytes(total)

@@ -11,7 +11,7 @@ import ssl
 import threading
 import unittest
 
-from support import pybio_client, pybio_server, stdlib_client, stdlib_server
+from support import pybio_client, pybio_server, stdlib_client, stdlib_echo, stdlib_server
 
 import pybio
 
@@ -97,24 +97,6 @@ class SocketDriver:
                 raise EOFError(f"clean close after {len(out)} of {n} bytes")
             out += chunk
         return bytes(out)
-
-
-def stdlib_echo(ctx, sock, server_side, errors):
-    try:
-        sock.settimeout(20)
-        with ctx.wrap_socket(sock, server_side=server_side,
-                             server_hostname=None if server_side else "localhost") as s:
-            while True:
-                data = s.recv(65536)
-                if not data:
-                    break
-                s.sendall(data)
-            try:
-                s.unwrap()
-            except (ssl.SSLError, OSError):
-                pass
-    except Exception as exc:
-        errors.append(exc)
 
 
 class AgainstStdlibSocket(unittest.TestCase):
