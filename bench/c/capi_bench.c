@@ -4,7 +4,7 @@
  * the zero-copy drain side: sslbio_conn_drain_buffer -> sslbio_conn_feed ->
  * sslbio_conn_drain_commit, one copy like the ceiling's BIO_nread0 ->
  * BIO_write. Sessions travel as DER, the way the API hands them out. */
-#include <openssl/ssl.h> /* only for SSL_session_reused, outside the timed path */
+#include <openssl/ssl.h> /* SSL_session_reused, SSL_is_server: outside the timed path */
 
 #include "sslbio.h"
 
@@ -62,6 +62,11 @@ static be_conn *be_new(be_env *env, int server) {
 }
 
 static void be_free(be_conn *c) { sslbio_conn_free((sslbio_conn *)c); }
+static int be_reset(be_conn *c) {
+  sslbio_conn *conn = (sslbio_conn *)c;
+  int server = SSL_is_server(sslbio_conn_openssl(conn));
+  return sslbio_conn_reset(conn, server ? NULL : "localhost") == SSLBIO_OK ? 0 : -1;
+}
 
 static int failed(be_conn *c, long st) {
   char msg[512];

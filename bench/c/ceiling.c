@@ -84,6 +84,18 @@ static be_conn *be_new(be_env *env, int server) {
   return c;
 }
 
+/* Naive reuse: SSL_clear, both halves of the pair emptied, the client's
+ * names set again. */
+static int be_reset(be_conn *c) {
+  BIO *inner = SSL_get_rbio(c->ssl);
+  if (BIO_reset(inner) < 0 || BIO_reset(c->net) < 0 || SSL_clear(c->ssl) != 1)
+    return -1;
+  if (!SSL_is_server(c->ssl) &&
+      (SSL_set_tlsext_host_name(c->ssl, "localhost") != 1 || SSL_set1_host(c->ssl, "localhost") != 1))
+    return -1;
+  return 0;
+}
+
 static void be_free(be_conn *c) {
   SSL_free(c->ssl);
   BIO_free(c->net);

@@ -10,6 +10,7 @@
  *   static void be_env_free(be_env *);
  *   static be_conn *be_new(be_env *, int server);   client names "localhost"
  *   static void be_free(be_conn *);
+ *   static int be_reset(be_conn *);                 0 ok: ready for a new connection
  *   static int be_handshake(be_conn *);             1 done, 0 want, -1 error
  *   static long be_read(be_conn *, void *, size_t); >0 bytes, 0 want, -1 error
  *   static long be_write(be_conn *, const void *, size_t); same
@@ -62,7 +63,6 @@ static double clock_sec(clockid_t clk) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static double now_sec(void) { return clock_sec(CLOCK_MONOTONIC); }
 
 static void die(const char *fmt, ...) {
   va_list ap;
@@ -212,6 +212,23 @@ static double full_hs_step(worker *w) {
   return 1;
 }
 
+/* The same handshake on engines reused for each new connection (sslbio:
+ * sslbio_conn_reset; plain OpenSSL: SSL_clear and emptied BIO pairs)
+ * instead of freed and made again. */
+static void reuse_setup(worker *w) {
+  w->c = be_new(w->env, 0);
+  w->s = be_new(w->env, 1);
+  if (w->c == NULL || w->s == NULL)
+    die("new engine failed");
+}
+
+static double reuse_hs_step(worker *w) {
+  if (be_reset(w->c) != 0 || be_reset(w->s) != 0)
+    die("engine reset failed");
+  handshake_pair(w->c, w->s);
+  return 1;
+}
+
 /* TLS 1.3 tickets are single-use (RFC 8446 C.4; OpenSSL's client marks a
  * used session not resumable), so each resumed handshake uses the ticket of
  * the previous connection, the way a client keeps resuming: set the session,
@@ -251,6 +268,7 @@ static const scenario sc_bulk = {"bulk", pair_setup, bulk_step, pair_teardown};
 static const scenario sc_ping = {"pingpong", pair_setup, ping_step, pair_teardown};
 static const scenario sc_full = {"handshake", none_setup, full_hs_step, none_teardown};
 static const scenario sc_resume = {"resume", resume_setup, resume_step, pair_teardown};
+static const scenario sc_reuse = {"handshake-reuse", reuse_setup, reuse_hs_step, pair_teardown};
 
 typedef struct thread_arg {
   const scenario *sc;
@@ -402,7 +420,7 @@ static void usage(const char *argv0) {
           "          [--iterations N]  (N operations per timed run instead of a duration)\n"
           "          [--clock wall|cpu] (cpu: single-thread rates per CPU second of the process)\n"
           "  LIST: all or comma-separated of bulk, bulk-default, pingpong, handshake,\n"
-          "        resume, memory, scale-bulk, scale-handshake\n",
+          "        handshake-reuse, resume, memory, scale-bulk, scale-handshake\n",
           argv0);
   exit(2);
 }
@@ -459,6 +477,8 @@ static int bench_main(int argc, char **argv) {
     emit("pingpong", run_timed(&sc_ping, env, 1, d, g_opts.cpu_clock), "rt/s", suite);
   if (wanted("handshake"))
     emit("handshake", run_timed(&sc_full, env, 1, d, g_opts.cpu_clock), "hs/s", suite);
+  if (wanted("handshake-reuse"))
+    emit("handshake-reuse", run_timed(&sc_reuse, env, 1, d, g_opts.cpu_clock), "hs/s", suite);
   if (wanted("resume"))
     emit("resume", run_timed(&sc_resume, env, 1, d, g_opts.cpu_clock), "hs/s", suite);
   if (wanted("memory"))

@@ -59,6 +59,15 @@ type pair interface {
 	close()
 }
 
+// A reuser's engines can be reset for a new connection (sslbio's
+// Engine.Reset); the other subjects have no such call and skip
+// handshake-reuse.
+type reuser interface {
+	// reusedPair returns a client and server that handshake returns to
+	// new connections each time it runs, on the same engines.
+	reusedPair() (handshake func() error, done func(), err error)
+}
+
 // A resumer resumes with the previous connection's ticket (TLS 1.3 tickets
 // are single-use), reads the new ticket, and frees the previous client only
 // then (OpenSSL marks the session of an SSL freed without close_notify not
@@ -92,7 +101,7 @@ type result struct {
 	Note       string  `json:"note,omitempty"`
 }
 
-var allMeasures = []string{"bulk", "bulk-default", "pingpong", "handshake", "resume", "memory", "scale-bulk", "scale-handshake"}
+var allMeasures = []string{"bulk", "bulk-default", "pingpong", "handshake", "handshake-reuse", "resume", "memory", "scale-bulk", "scale-handshake"}
 
 func main() {
 	subj := flag.String("subject", "go", "go, cryptotls or goopenssl")
@@ -209,6 +218,13 @@ func run(name string, s subject, want map[string]bool, certs string, d time.Dura
 		}
 		out(result{Measure: "handshake", Value: v, Unit: "hs/s"})
 	}
+	if r, ok := e.(reuser); ok && want["handshake-reuse"] {
+		v, err := timed(reuseOp(r), 1, d)
+		if err != nil {
+			return fmt.Errorf("handshake-reuse: %w", err)
+		}
+		out(result{Measure: "handshake-reuse", Value: v, Unit: "hs/s"})
+	}
 	if want["resume"] {
 		v, err := timed(resumeOp(e), 1, d)
 		if err != nil {
@@ -274,6 +290,16 @@ func pingOp(e env) opMaker {
 func handshakeOp(e env) opMaker {
 	return func() (func() (float64, error), func(), error) {
 		return func() (float64, error) { return 1, e.handshake() }, func() {}, nil
+	}
+}
+
+func reuseOp(r reuser) opMaker {
+	return func() (func() (float64, error), func(), error) {
+		hs, done, err := r.reusedPair()
+		if err != nil {
+			return nil, nil, err
+		}
+		return func() (float64, error) { return 1, hs() }, done, nil
 	}
 }
 

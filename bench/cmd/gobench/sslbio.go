@@ -296,6 +296,24 @@ func (e *sslbioEnv) handshake() error {
 	return p.handshake()
 }
 
+// reusedPair: Engine.Reset on both engines, then a full handshake.
+func (e *sslbioEnv) reusedPair() (func() error, func(), error) {
+	p, err := e.engines()
+	if err != nil {
+		return nil, nil, err
+	}
+	hs := func() error {
+		if err := p.c.Reset("localhost"); err != nil {
+			return err
+		}
+		if err := p.s.Reset(""); err != nil {
+			return err
+		}
+		return p.handshake()
+	}
+	return hs, p.close, nil
+}
+
 func (e *sslbioEnv) suite() (string, error) {
 	p, err := e.newPair()
 	if err != nil {
