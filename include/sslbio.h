@@ -217,14 +217,18 @@ SSLBIO_API long sslbio_conn_write(sslbio_conn *conn, const void *buf, size_t len
  * alert stays queued for sslbio_conn_drain). Returns what the write returned;
  * *drained receives the ciphertext count put in out (0 when none, and after
  * any status but WANT_READ/WANT_WRITE, SSLBIO_EINVAL included). More may be
- * pending when cap was too small: drain until sslbio_conn_pending_out is 0. */
+ * pending when cap was too small: drain until sslbio_conn_pending_out is 0.
+ * out may be NULL only with cap 0 (a write alone); a NULL drained or out is
+ * refused with SSLBIO_EINVAL before anything is written. */
 SSLBIO_API long sslbio_conn_write_drain(sslbio_conn *conn, const void *buf, size_t len,
                                         void *out, size_t cap, size_t *drained);
 /* feed_read: sslbio_conn_feed(in, len) (skipped when len is 0, so it also
  * reads after sslbio_conn_feed_eof), then
  * sslbio_conn_read(buf, cap) unless the feed failed. Returns what the read
  * returned (or the feed's status); *fed receives the ciphertext count
- * accepted: keep the rest, as after sslbio_conn_feed. Drain afterwards. */
+ * accepted: keep the rest, as after sslbio_conn_feed. Drain afterwards.
+ * A NULL fed or buf, or a cap of 0, is refused with SSLBIO_EINVAL before
+ * anything is fed. */
 SSLBIO_API long sslbio_conn_feed_read(sslbio_conn *conn, const void *in, size_t len,
                                       size_t *fed, void *buf, size_t cap);
 /* Send close_notify. Returns SSLBIO_WANT_READ once it is queued (drain it)

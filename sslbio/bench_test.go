@@ -8,6 +8,10 @@ package sslbio
 //	sslbio-reset    handshakes reuse two Engines with Reset
 //	cryptotls       two tls.Conn over internal/memconn
 //
+// BenchmarkPingPongBatched is BenchmarkPingPong's sslbio case with the
+// batched calls: one WriteDrain and one FeedRead per hop instead of
+// Write, Drain, Feed and Read.
+//
 // Same work on both sides: TLS 1.3, TLS_AES_128_GCM_SHA256, X25519, an
 // ECDSA P-256 server certificate from internal/testpki, the client verifies
 // the chain and the host name, one session ticket per connection, the
@@ -354,6 +358,34 @@ func BenchmarkPingPong(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkPingPongBatched: BenchmarkPingPong with WriteDrain + FeedRead,
+// half the cgo calls per hop.
+func BenchmarkPingPongBatched(b *testing.B) {
+	msg, rbuf := make([]byte, benchPingSize), make([]byte, benchPingSize)
+	b.Run("sslbio", func(b *testing.B) {
+		p := newBenchEnv(b).established(b, false)
+		b.ResetTimer()
+		for i := 0; i < b.N; i++ {
+			p.batchedHop(b, p.c, p.s, msg, rbuf)
+			p.batchedHop(b, p.s, p.c, rbuf, rbuf)
+		}
+	})
+}
+
+// batchedHop sends msg from -> to with one WriteDrain and reads it into
+// rbuf with one FeedRead: a ping-pong message is one record, drained whole
+// into p.buf and fed whole.
+func (p *benchPair) batchedHop(b *testing.B, from, to *Engine, msg, rbuf []byte) {
+	n, d, err := from.WriteDrain(msg, p.buf)
+	if err != nil || n != len(msg) || d == len(p.buf) {
+		b.Fatalf("write_drain: %d of %d bytes, %d drained: %v", n, len(msg), d, err)
+	}
+	fed, m, err := to.FeedRead(p.buf[:d], rbuf)
+	if err != nil || fed != d || m != len(rbuf) {
+		b.Fatalf("feed_read: fed %d of %d, read %d of %d bytes: %v", fed, d, m, len(rbuf), err)
+	}
 }
 
 // BenchmarkHandshake: full TLS 1.3 handshakes (one op = one handshake,

@@ -605,3 +605,22 @@ func pattern(seed uint64, n int) []byte {
 	}
 	return b
 }
+
+// goEchoRoundTrip writes msg on tc, then closes its write side, while
+// reading everything that comes back; the echo must be msg, ended by the
+// engine's close_notify.
+func goEchoRoundTrip(t *testing.T, tc *tls.Conn, msg []byte) {
+	t.Helper()
+	werr := make(chan error, 1)
+	go func() {
+		_, err := tc.Write(msg)
+		if err == nil {
+			err = tc.CloseWrite()
+		}
+		werr <- err
+	}()
+	got, err := io.ReadAll(tc)
+	require.NoError(t, err, "the engine's close_notify is a clean EOF for crypto/tls")
+	require.True(t, bytes.Equal(msg, got), "echo differs (%d of %d bytes)", len(got), len(msg))
+	require.NoError(t, <-werr)
+}

@@ -122,18 +122,7 @@ func TestGoClientVsEngineServer(t *testing.T) {
 				require.Equal(t, "h2", cs.NegotiatedProtocol)
 
 				msg := pattern(2, 64*1024+3)
-				werr := make(chan error, 1)
-				go func() {
-					_, err := tc.Write(msg)
-					if err == nil {
-						err = tc.CloseWrite()
-					}
-					werr <- err
-				}()
-				got, err := io.ReadAll(tc)
-				require.NoError(t, err, "the engine's close_notify is a clean EOF for crypto/tls")
-				require.True(t, bytes.Equal(msg, got), "echo differs (%d of %d bytes)", len(got), len(msg))
-				require.NoError(t, <-werr)
+				goEchoRoundTrip(t, tc, msg)
 				require.NoError(t, <-done)
 				st := srv.e.ConnectionState()
 				require.Equal(t, v.go_, st.Version)

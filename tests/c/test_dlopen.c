@@ -20,7 +20,8 @@ static const sslbio_api_v1 *api;
   X(conn_error) X(conn_error_code) X(conn_verify_result) X(conn_version) X(conn_cipher)            \
   X(conn_alpn) X(conn_is_handshake_done) X(conn_peer_certificate_pem) X(conn_openssl)              \
   X(conn_session) X(conn_set_session) X(conn_set_transport) X(conn_flush) X(conn_feed_buffer)      \
-  X(conn_feed_commit) X(conn_drain_buffer) X(conn_drain_commit) X(conn_reset)
+  X(conn_feed_commit) X(conn_drain_buffer) X(conn_drain_commit) X(conn_reset) \
+  X(conn_write_drain) X(conn_feed_read)
 
 static void test_table(void *lib) {
   typedef const sslbio_api_v1 *(*api_fn)(int);

@@ -15,7 +15,7 @@ import traceback
 import unittest
 from contextlib import redirect_stderr
 
-from support import WANT, pybio_client, pybio_server, stdlib_client, stdlib_server
+from support import WANT, pybio_client, pybio_server, stdlib_client, stdlib_echo, stdlib_server
 
 
 class Pipe:
@@ -301,24 +301,8 @@ class NonBlockingSocket(unittest.TestCase):
                 self.assertTrue(w, "timed out waiting to write")
 
     def _echo_peer(self, ctx, sock, server_side):
-        def run():
-            try:
-                with ctx.wrap_socket(sock, server_side=server_side,
-                                     server_hostname=None if server_side else "localhost") as s:
-                    while True:
-                        data = s.recv(65536)
-                        if not data:
-                            break
-                        s.sendall(data)
-                    try:
-                        s.unwrap()
-                    except (ssl.SSLError, OSError):
-                        pass
-            except Exception as exc:  # reported by the main thread
-                errors.append(exc)
-
         errors = []
-        t = threading.Thread(target=run, daemon=True)
+        t = threading.Thread(target=stdlib_echo, args=(ctx, sock, server_side, errors), daemon=True)
         t.start()
         return t, errors
 
