@@ -1,21 +1,24 @@
 package sslbio
 
 /*
+#include <stdint.h>
+
 #include "sslbio.h"
 
 // The batched calls return their second count in a struct, so no Go pointer
-// is passed (it would escape to the heap and be checked on every call).
+// is passed (it would escape to the heap and be checked on every call); the
+// engine goes as an integer, as in engine.go.
 typedef struct { long result; size_t moved; } sslbio__go_pair;
-static inline sslbio__go_pair sslbio__go_write_drain(sslbio_conn *c, const char *p, size_t n,
+static inline sslbio__go_pair sslbio__go_write_drain(uintptr_t c, const char *p, size_t n,
                                                      char *out, size_t cap) {
 	sslbio__go_pair r;
-	r.result = sslbio_conn_write_drain(c, p, n, out, cap, &r.moved);
+	r.result = sslbio_conn_write_drain((sslbio_conn *)c, p, n, out, cap, &r.moved);
 	return r;
 }
-static inline sslbio__go_pair sslbio__go_feed_read(sslbio_conn *c, const char *in, size_t n,
+static inline sslbio__go_pair sslbio__go_feed_read(uintptr_t c, const char *in, size_t n,
                                                    char *p, size_t cap) {
 	sslbio__go_pair r;
-	r.result = sslbio_conn_feed_read(c, in, n, &r.moved, p, cap);
+	r.result = sslbio_conn_feed_read((sslbio_conn *)c, in, n, &r.moved, p, cap);
 	return r;
 }
 */
@@ -45,7 +48,7 @@ func (e *Engine) WriteDrain(p, out []byte) (n, drained int, err error) {
 	if len(out) > 0 {
 		outPtr = bytesChar(out)
 	}
-	r := C.sslbio__go_write_drain(e.c, bytesChar(p), C.size_t(len(p)), outPtr, C.size_t(len(out)))
+	r := C.sslbio__go_write_drain(e.ptr(), bytesChar(p), C.size_t(len(p)), outPtr, C.size_t(len(out)))
 	runtime.KeepAlive(e)
 	drained = int(r.moved)
 	if r.result < 0 {
@@ -70,7 +73,7 @@ func (e *Engine) FeedRead(in, p []byte) (fed, n int, err error) {
 	if len(in) > 0 {
 		inPtr = bytesChar(in)
 	}
-	r := C.sslbio__go_feed_read(e.c, inPtr, C.size_t(len(in)), bytesChar(p), C.size_t(len(p)))
+	r := C.sslbio__go_feed_read(e.ptr(), inPtr, C.size_t(len(in)), bytesChar(p), C.size_t(len(p)))
 	runtime.KeepAlive(e)
 	fed = int(r.moved)
 	if r.result < 0 {
