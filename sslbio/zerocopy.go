@@ -1,8 +1,33 @@
 package sslbio
 
 /*
+#include <stdint.h>
 #include <stdlib.h>
+
 #include "sslbio.h"
+
+// Unchecked shims, as in engine.go: the engine as an integer and the region
+// returned in a struct, so no Go pointer is passed (a local's address would
+// escape to the heap and be checked on every call).
+typedef struct { long n; void *p; } sslbio__go_region;
+static inline sslbio__go_region sslbio__go_feed_buffer(uintptr_t c) {
+	sslbio__go_region r = {0, NULL};
+	r.n = sslbio_conn_feed_buffer((sslbio_conn *)c, &r.p);
+	return r;
+}
+static inline sslbio__go_region sslbio__go_drain_buffer(uintptr_t c) {
+	const void *p = NULL;
+	sslbio__go_region r = {0, NULL};
+	r.n = sslbio_conn_drain_buffer((sslbio_conn *)c, &p);
+	r.p = (void *)p;
+	return r;
+}
+static inline long sslbio__go_feed_commit(uintptr_t c, size_t n) {
+	return sslbio_conn_feed_commit((sslbio_conn *)c, n);
+}
+static inline long sslbio__go_drain_commit(uintptr_t c, size_t n) {
+	return sslbio_conn_drain_commit((sslbio_conn *)c, n);
+}
 */
 import "C"
 
@@ -21,15 +46,14 @@ func (e *Engine) FeedBuffer() ([]byte, error) {
 	if e.c == nil {
 		return nil, sslerr.ErrClosed
 	}
-	var p unsafe.Pointer
-	n := C.sslbio_conn_feed_buffer(e.c, &p)
-	return e.region(p, n)
+	r := C.sslbio__go_feed_buffer(e.ptr())
+	return e.region(r.p, r.n)
 }
 
 // FeedCommit hands the engine n bytes written into FeedBuffer's slice.
 func (e *Engine) FeedCommit(n int) error {
-	return e.commit("feed commit", n, func(c *C.sslbio_conn, k C.size_t) C.long {
-		return C.sslbio_conn_feed_commit(c, k)
+	return e.commit("feed commit", n, func(c C.uintptr_t, k C.size_t) C.long {
+		return C.sslbio__go_feed_commit(c, k)
 	})
 }
 
@@ -41,15 +65,14 @@ func (e *Engine) DrainBuffer() ([]byte, error) {
 	if e.c == nil {
 		return nil, sslerr.ErrClosed
 	}
-	var p unsafe.Pointer
-	n := C.sslbio_conn_drain_buffer(e.c, &p)
-	return e.region(p, n)
+	r := C.sslbio__go_drain_buffer(e.ptr())
+	return e.region(r.p, r.n)
 }
 
 // DrainCommit consumes n bytes of DrainBuffer's slice.
 func (e *Engine) DrainCommit(n int) error {
-	return e.commit("drain commit", n, func(c *C.sslbio_conn, k C.size_t) C.long {
-		return C.sslbio_conn_drain_commit(c, k)
+	return e.commit("drain commit", n, func(c C.uintptr_t, k C.size_t) C.long {
+		return C.sslbio__go_drain_commit(c, k)
 	})
 }
 
@@ -67,14 +90,14 @@ func (e *Engine) region(p unsafe.Pointer, n C.long) ([]byte, error) {
 }
 
 // commit runs a zero-copy commit of n bytes.
-func (e *Engine) commit(op string, n int, call func(*C.sslbio_conn, C.size_t) C.long) error {
+func (e *Engine) commit(op string, n int, call func(C.uintptr_t, C.size_t) C.long) error {
 	if e.c == nil {
 		return sslerr.ErrClosed
 	}
 	if n < 0 {
 		return sslerr.Invalid(op, "negative count")
 	}
-	r := call(e.c, C.size_t(n))
+	r := call(e.ptr(), C.size_t(n))
 	runtime.KeepAlive(e)
 	if r < 0 {
 		return e.statusError(C.int(r))

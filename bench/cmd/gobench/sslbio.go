@@ -14,7 +14,8 @@ import (
 // call, the pending ciphertext is drained from one engine and fed to the
 // other (Drain into a 64 KiB buffer, then Feed: two cgo calls per move;
 // -move zerocopy drains into the peer's FeedBuffer instead). The bulk and
-// ping-pong loops use the batched calls (WriteDrain, FeedRead; see pass).
+// ping-pong loops use the batched calls (WriteDrain, FeedRead; see pass and
+// passDirect).
 type sslbioSubject struct{}
 
 type sslbioEnv struct {
@@ -156,6 +157,38 @@ func (p *sslbioPair) pass(from, to *sslbio.Engine, msg, rbuf []byte) error {
 	return recvFull(to, rbuf[got:])
 }
 
+// passDirect is pass with the ciphertext drained straight into to's feed
+// buffer: FeedBuffer, WriteDrain, FeedCommit, Read. Four cgo calls, but one
+// copy of the ciphertext instead of two, which is what a 16 KiB record
+// costs: the bulk loop's way.
+func (p *sslbioPair) passDirect(from, to *sslbio.Engine, msg, rbuf []byte) error {
+	dst, err := to.FeedBuffer()
+	if err != nil {
+		return err
+	}
+	n, d, err := from.WriteDrain(msg, dst)
+	if err != nil && !isWant(err) {
+		return err
+	}
+	if err := to.FeedCommit(d); err != nil {
+		return err
+	}
+	got, err := to.Read(rbuf)
+	if err != nil && !errors.Is(err, sslbio.ErrWantRead) {
+		return err
+	}
+	if n == len(msg) && d < len(dst) && got == len(rbuf) {
+		return nil
+	}
+	if err := p.move(from, to); err != nil {
+		return err
+	}
+	if err := p.send(from, to, msg[n:]); err != nil {
+		return err
+	}
+	return recvFull(to, rbuf[got:])
+}
+
 // moveZeroCopy drains from straight into to's feed buffer: one copy, three
 // cgo calls per region (Drain + Feed is two copies, two calls).
 func moveZeroCopy(from, to *sslbio.Engine) error {
@@ -273,7 +306,7 @@ func (e *sslbioEnv) newPair() (*sslbioPair, error) {
 
 func (e *sslbioEnv) pair() (pair, error) { return e.newPair() }
 
-func (p *sslbioPair) bulk(msg, rbuf []byte) error { return p.pass(p.c, p.s, msg, rbuf) }
+func (p *sslbioPair) bulk(msg, rbuf []byte) error { return p.passDirect(p.c, p.s, msg, rbuf) }
 
 func (p *sslbioPair) ping(msg, rbuf []byte) error {
 	if err := p.pass(p.c, p.s, msg, rbuf); err != nil {
