@@ -661,7 +661,8 @@ class Connection:
         """Reuse the engine for a new connection of the same context
         (cheaper than a new one): buffers, error and session are forgotten."""
         name = _hostname_bytes(server_hostname)
-        r = _lib.conn_reset(self.handle_ptr, name)
+        placeholder = _uses_placeholder(self._context, name)
+        r = _lib.conn_reset(self.handle_ptr, _NO_NAME if placeholder else name)
         if r:
             raise self._error(r, "reset")
         self._server_hostname = server_hostname
@@ -672,7 +673,7 @@ class Connection:
         if self._io is not None:
             self._io.exc = None
         if self._no_host_check:
-            _disable_host_check(self._h)
+            _disable_host_check(self._h, keep_sni=not placeholder)
 
     # ---- information ----
 
@@ -881,15 +882,33 @@ def _decode_pem(pem: str) -> Dict[str, Any]:
         os.unlink(name)
 
 
-def _disable_host_check(h: int) -> None:
-    """check_hostname=False with verification on: keep SNI, drop the name
-    match that sslbio_conn_new set (through the SSL* hand-off)."""
-    if _lib.ssl_SSL_set1_host is None:
+# The engine gives a verifying client's name to SNI and to the certificate
+# check, and insists on one. With check_hostname=False and no
+# server_hostname (which the stdlib allows: the chain is verified, no name
+# is checked or sent), it gets this placeholder, reserved by RFC 6761, and
+# _disable_host_check removes it from both.
+_NO_NAME = b"invalid"
+_SSL_CTRL_SET_TLSEXT_HOSTNAME = 55
+
+
+def _uses_placeholder(ctx, name: Optional[bytes]) -> bool:
+    from ._context import CLIENT
+    return (ctx._role == CLIENT and name is None and not ctx._check_hostname
+            and ctx._verify_mode != ssl.CERT_NONE)
+
+
+def _disable_host_check(h: int, keep_sni: bool = True) -> None:
+    """check_hostname=False with verification on: drop the name match that
+    sslbio_conn_new set (through the SSL* hand-off); SNI too when the name
+    was only the placeholder."""
+    if _lib.ssl_SSL_set1_host is None or _lib.ssl_SSL_ctrl is None:
         raise NotImplementedError("check_hostname=False with a verifying client needs "
                                   "OpenSSL's symbols, which this libsslbio does not expose")
     ssl_ptr = _lib.conn_openssl(h)
     _lib.ssl_SSL_set1_host(ssl_ptr, None)
     _lib.ssl_X509_VERIFY_PARAM_set1_ip(_lib.ssl_SSL_get0_param(ssl_ptr), None, 0)
+    if not keep_sni:  # SSL_set_tlsext_host_name(ssl, NULL), a macro over SSL_ctrl
+        _lib.ssl_SSL_ctrl(ssl_ptr, _SSL_CTRL_SET_TLSEXT_HOSTNAME, 0, None)
 
 
 def _new_connection(ctx, server_hostname: Optional[str], suppress_ragged_eofs: bool,
@@ -903,7 +922,8 @@ def _new_connection(ctx, server_hostname: Optional[str], suppress_ragged_eofs: b
     if role == CLIENT and ctx._check_hostname and server_hostname is None:
         raise ValueError("check_hostname requires server_hostname")
     name = _hostname_bytes(server_hostname)
-    h = _lib.conn_new(ch, name)
+    placeholder = _uses_placeholder(ctx, name)
+    h = _lib.conn_new(ch, _NO_NAME if placeholder else name)
     if not h:
         msg = _errors.ctx_failure(ch, "new connection")
         raise ValueError(msg)
@@ -916,7 +936,7 @@ def _new_connection(ctx, server_hostname: Optional[str], suppress_ragged_eofs: b
     self._clear_buffers()
     self._set_handshake_calls()
     # The count a batched call returns through its size_t* argument, and
-    # that argument ready-made (see self._hp below).
+    # that argument ready-made (as self._hp).
     self._moved = c_size_t()
     self._movedp = c_void_p.from_param(addressof(self._moved))
     self._context = ctx
@@ -930,10 +950,11 @@ def _new_connection(ctx, server_hostname: Optional[str], suppress_ragged_eofs: b
         is_server = _lib.ssl_SSL_is_server
         role = SERVER if is_server is not None and is_server(_lib.conn_openssl(h)) else CLIENT
     self._server_side = role == SERVER
-    self._no_host_check = (role == CLIENT and not ctx._check_hostname and name is not None
+    self._no_host_check = (role == CLIENT and not ctx._check_hostname
+                           and (name is not None or placeholder)
                            and ctx._verify_mode != ssl.CERT_NONE)
     if self._no_host_check:
-        _disable_host_check(h)
+        _disable_host_check(h, keep_sni=not placeholder)
     if transport is not None:
         state = _TransportState(transport)
         recv_cb, send_cb = _callbacks(state)

@@ -215,6 +215,7 @@ OPENSSL_SIGNATURES = {
     "SSL_is_server": (c_int, [_P]),
     "SSL_session_reused": (c_int, [_P]),
     "SSL_set1_host": (c_int, [_P, c_char_p]),
+    "SSL_ctrl": (c_long, [_P, c_int, c_long, c_void_p]),
     "SSL_get0_param": (_P, [_P]),
     "X509_VERIFY_PARAM_set1_ip": (c_int, [_P, c_char_p, c_size_t]),
     "SSL_get_current_cipher": (_P, [_P]),

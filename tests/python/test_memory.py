@@ -303,6 +303,28 @@ class Verification(unittest.TestCase):
         with self.assertRaises(ssl.SSLCertVerificationError):
             Link(conn, pybio_server().connection()).handshake()
 
+    def test_check_hostname_false_without_server_hostname(self):
+        # Like ssl: the chain is verified, no name is checked, none is sent.
+        for reuse in (False, True):
+            with self.subTest(reuse=reuse):
+                names = []
+                sctx = stdlib_server()
+                sctx.sni_callback = lambda _obj, name, _ctx: names.append(name)
+                ctx = pybio_client()
+                ctx.check_hostname = False
+                conn = ctx.connection(server_hostname=None if not reuse else "localhost")
+                if reuse:  # a reset engine takes the same path
+                    conn.reset()
+                Link(conn, StdEnd(sctx, True)).handshake()
+                self.assertEqual(names, [None], "no SNI, as with ssl")
+                self.assertEqual(conn.getpeercert()["subject"], ((("commonName", "localhost"),),))
+                self.assertIsNone(conn.server_hostname)
+        ctx = pybio_client(ca=OTHER_CA)
+        ctx.check_hostname = False
+        conn = ctx.connection()
+        with self.assertRaises(ssl.SSLCertVerificationError):
+            Link(conn, pybio_server().connection()).handshake()
+
     def test_cert_none(self):
         ctx = pybio.Context(pybio.CLIENT)
         with self.assertRaises(ValueError):
