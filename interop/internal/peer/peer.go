@@ -473,8 +473,11 @@ func serveHTTP(stack Stack, o *Options, c Conn) error {
 	if !bytes.HasPrefix(req, []byte("GET ")) {
 		return fmt.Errorf("not a GET: %q", req)
 	}
-	resp := fmt.Sprintf("HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\nConnection: close\r\n\r\n%s",
-		len(HTTPBody), HTTPBody)
+	// No Content-Length: the body ends with the connection, so a client
+	// reads on to our close_notify instead of closing as soon as the body is
+	// complete, which raced with the close_notify check (curl sometimes
+	// closed before it arrived, our body and close_notify being two writes).
+	resp := "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nConnection: close\r\n\r\n" + HTTPBody
 	if _, err := io.WriteString(writerOf(c), resp); err != nil {
 		return fmt.Errorf("write response: %w", err)
 	}
