@@ -857,12 +857,20 @@ class _Established(Connection):
     write_drain.__doc__ = Connection.write_drain.__doc__
 
     def feed_read(self, data: Buffer, size: int = 1024) -> Tuple[int, Optional[bytes]]:
-        if type(data) is bytes and 0 < size < _DIRECT_MIN and size <= self._cap:
-            n = len(data)
-            if n <= _RAW_MAX:
-                r = _raw_feed_read(self._hp, data, n, self._movedp, self._bufp, size)
+        if type(data) is bytes and 0 < size and len(data) <= _RAW_MAX:
+            if size < _DIRECT_MIN:  # small: the reusable buffer, then a slice
+                if size <= self._cap:
+                    r = _raw_feed_read(self._hp, data, len(data), self._movedp, self._bufp, size)
+                    if r > 0:
+                        return self._moved.value, self._buf[:r]
+                    return self._moved.value, self._feed_read_end(r)
+            else:  # large: decrypt straight into the result, as read() does
+                if size > _RECORD:
+                    size = _RECORD
+                dst = _bytes_new(None, size)
+                r = _raw_feed_read(self._hp, data, len(data), self._movedp, dst, size)
                 if r > 0:
-                    return self._moved.value, self._buf[:r]
+                    return self._moved.value, dst if r == size else dst[:r]
                 return self._moved.value, self._feed_read_end(r)
         return Connection.feed_read(self, data, size)
 
