@@ -170,8 +170,9 @@ class Connection:
     """
 
     __slots__ = ("_h", "_hp", "_buf", "_bufp", "_cap", "_rlen", "_est", "_fread",
-                 "_fwrite", "_fwrite_drain", "_ffeed_read", "_moved", "_movedp", "_context", "_server_side", "_server_hostname",
-                 "_suppress", "_io", "_cbs", "_no_host_check", "_verified", "_peer_cache",
+                 "_fwrite", "_fwrite_drain", "_ffeed_read", "_moved", "_movedp",
+                 "_context", "_server_side", "_server_hostname", "_suppress", "_io", "_cbs",
+                 "_no_host_check", "_verified", "_peer_cache",
                  "__weakref__")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -841,7 +842,6 @@ class _Established(Connection):
         return Connection.write(self, data)
 
     write.__doc__ = Connection.write.__doc__
-
 
     def write_drain(self, data: Buffer) -> Tuple[int, bytes]:
         if type(data) is bytes:

@@ -190,16 +190,7 @@ func (b *batchIO) Write(p []byte) (int, error) {
 }
 
 // shutdown sends close_notify (without waiting for the peer's).
-func (b *batchIO) shutdown() error {
-	err := b.e.Shutdown()
-	if ferr := b.flush(); ferr != nil {
-		return ferr
-	}
-	if err != nil && !errors.Is(err, ErrWantRead) {
-		return err
-	}
-	return nil
-}
+func (b *batchIO) shutdown() error { return sendCloseNotify(b.e, b.flush) }
 
 // echoUntilEOF copies everything back until the peer's close_notify, then
 // answers with its own.

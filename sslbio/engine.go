@@ -23,7 +23,6 @@ static inline long sslbio__go_read(uintptr_t c, char *p, size_t n) {
 static inline long sslbio__go_write(uintptr_t c, const char *p, size_t n) {
 	return sslbio_conn_write((sslbio_conn *)c, p, n);
 }
-
 */
 import "C"
 

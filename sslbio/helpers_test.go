@@ -390,9 +390,13 @@ func (d *driver) readAll() ([]byte, error) {
 }
 
 // shutdown sends close_notify (without waiting for the peer's).
-func (d *driver) shutdown() error {
-	err := d.e.Shutdown()
-	if ferr := d.flush(); ferr != nil {
+func (d *driver) shutdown() error { return sendCloseNotify(d.e, d.flush) }
+
+// sendCloseNotify queues e's close_notify and sends it with flush, without
+// waiting for the peer's (ErrWantRead is the expected answer).
+func sendCloseNotify(e *Engine, flush func() error) error {
+	err := e.Shutdown()
+	if ferr := flush(); ferr != nil {
 		return ferr
 	}
 	if err != nil && !errors.Is(err, ErrWantRead) {

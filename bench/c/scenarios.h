@@ -63,7 +63,6 @@ static double clock_sec(clockid_t clk) {
   return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-
 static void die(const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);

@@ -148,13 +148,7 @@ func (p *sslbioPair) pass(from, to *sslbio.Engine, msg, rbuf []byte) error {
 	if err := feedAll(to, buf[fed:d]); err != nil {
 		return err
 	}
-	if err := p.move(from, to); err != nil {
-		return err
-	}
-	if err := p.send(from, to, msg[n:]); err != nil {
-		return err
-	}
-	return recvFull(to, rbuf[got:])
+	return p.finish(from, to, msg[n:], rbuf[got:])
 }
 
 // passDirect is pass with the ciphertext drained straight into to's feed
@@ -180,13 +174,19 @@ func (p *sslbioPair) passDirect(from, to *sslbio.Engine, msg, rbuf []byte) error
 	if n == len(msg) && d < len(dst) && got == len(rbuf) {
 		return nil
 	}
+	return p.finish(from, to, msg[n:], rbuf[got:])
+}
+
+// finish completes what pass or passDirect left: the ciphertext still
+// pending on from, the rest of the message, the rest of the read.
+func (p *sslbioPair) finish(from, to *sslbio.Engine, msgRest, rbufRest []byte) error {
 	if err := p.move(from, to); err != nil {
 		return err
 	}
-	if err := p.send(from, to, msg[n:]); err != nil {
+	if err := p.send(from, to, msgRest); err != nil {
 		return err
 	}
-	return recvFull(to, rbuf[got:])
+	return recvFull(to, rbufRest)
 }
 
 // moveZeroCopy drains from straight into to's feed buffer: one copy, three
