@@ -9,12 +9,25 @@ BUILD   := build
 PREFIX  ?= /usr/local
 VERSION := $(shell sed -n 's/^\#define SSLBIO_VERSION_STRING "\(.*\)"/\1/p' include/sslbio.h)
 
-LIB_SO  := $(BUILD)/libsslbio.so
-LIB_A   := $(BUILD)/libsslbio.a
-PC      := $(BUILD)/sslbio.pc
-CERTS   := $(BUILD)/certs/ca.pem
-
-ENGINE_SRC := $(filter-out %_test.go,$(wildcard sslbio/*.c sslbio/*.h sslbio/*.go include/*.h capi/*.go error/*.go))
+# The C library: the engine's sources in capi/, built by the C compiler
+# alone (no Go toolchain). The soname follows SSLBIO_ABI_VERSION.
+ABI      := $(shell sed -n 's/^\#define SSLBIO_ABI_VERSION \([0-9]*\)/\1/p' include/sslbio.h)
+SONAME   := libsslbio.so.$(ABI)
+LIB_SO   := $(BUILD)/libsslbio.so
+LIB_SOV  := $(BUILD)/$(SONAME)
+LIB_A    := $(BUILD)/libsslbio.a
+PC       := $(BUILD)/sslbio.pc
+CERTS    := $(BUILD)/certs/ca.pem
+PKG_CONFIG ?= pkg-config
+LIB_SRC  := $(wildcard capi/*.c)
+LIB_HDR  := $(wildcard capi/*.h) include/sslbio.h
+LIB_OBJ  := $(patsubst capi/%.c,$(BUILD)/obj/%.o,$(LIB_SRC))
+OPENSSL_CFLAGS = $(shell $(PKG_CONFIG) --cflags libssl libcrypto)
+OPENSSL_LIBS   = $(shell $(PKG_CONFIG) --libs libssl libcrypto)
+LIB_CFLAGS ?= -O2 -g
+LIB_CFLAGS += -std=gnu11 -fPIC -fvisibility=hidden -Wall -Wextra -Iinclude $(OPENSSL_CFLAGS)
+# Everything the Go package compiles (for targets that build Go binaries).
+ENGINE_SRC := $(filter-out %_test.go,$(LIB_SRC) $(LIB_HDR) $(wildcard sslbio/*.c sslbio/*.go error/*.go))
 
 # Targets that `make test` and `make demo` run; mk/*.mk files append to them.
 TEST_TARGETS :=
@@ -25,33 +38,45 @@ all: lib certs
 
 lib: $(LIB_SO) $(LIB_A) $(PC)
 
-$(LIB_SO): $(ENGINE_SRC)
-	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=c-shared -o $@ ./capi
-	@rm -f $(BUILD)/libsslbio.h   # cgo's generated header; include/sslbio.h is the real one
+$(BUILD)/obj/%.o: capi/%.c $(LIB_HDR)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
-$(LIB_A): $(ENGINE_SRC)
-	@mkdir -p $(BUILD)
-	$(GO) build -buildmode=c-archive -o $@ ./capi
-	@rm -f $(BUILD)/libsslbio.h
+$(LIB_SOV): $(LIB_OBJ) capi/sslbio.map
+	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,-soname,$(SONAME) -Wl,--version-script=capi/sslbio.map \
+	    -Wl,--no-undefined $(LDFLAGS) $(OPENSSL_LIBS) -lpthread
 
+$(LIB_SO): $(LIB_SOV)
+	ln -sf $(SONAME) $@
+
+$(LIB_A): $(LIB_OBJ)
+	@rm -f $@
+	$(AR) rcs $@ $(LIB_OBJ)
+
+# In the build tree the .pc adds an rpath, so a program built against
+# build/ runs from anywhere; the installed .pc (make install) does not.
 $(PC): capi/sslbio.pc.in include/sslbio.h
 	@mkdir -p $(BUILD)
 	sed -e 's|@PREFIX@|$(CURDIR)|' -e 's|@INCLUDEDIR@|$(CURDIR)/include|' \
-	    -e 's|@LIBDIR@|$(CURDIR)/$(BUILD)|' -e 's|@VERSION@|$(VERSION)|' $< > $@
+	    -e 's|@LIBDIR@|$(CURDIR)/$(BUILD)|' -e 's|@VERSION@|$(VERSION)|' \
+	    -e 's|@RPATH@| -Wl,-rpath,$${libdir}|' $< > $@
 
 certs: $(CERTS)
 $(CERTS): internal/testpki/testpki.go internal/cmd/gencerts/main.go
 	$(GO) run ./internal/cmd/gencerts -dir $(BUILD)/certs
 
+# PREFIX is where the files will live, DESTDIR a staging root (packagers).
+LIBDIR ?= $(PREFIX)/lib
+INCLUDEDIR ?= $(PREFIX)/include
 install: lib
-	install -d $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include $(DESTDIR)$(PREFIX)/lib/pkgconfig
-	install -m 0755 $(LIB_SO) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 $(LIB_A) $(DESTDIR)$(PREFIX)/lib/
-	install -m 0644 include/sslbio.h $(DESTDIR)$(PREFIX)/include/
-	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(PREFIX)/include|' \
-	    -e 's|@LIBDIR@|$(PREFIX)/lib|' -e 's|@VERSION@|$(VERSION)|' capi/sslbio.pc.in \
-	    > $(DESTDIR)$(PREFIX)/lib/pkgconfig/sslbio.pc
+	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(INCLUDEDIR)
+	install -m 0755 $(LIB_SOV) $(DESTDIR)$(LIBDIR)/$(SONAME)
+	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libsslbio.so
+	install -m 0644 $(LIB_A) $(DESTDIR)$(LIBDIR)/
+	install -m 0644 include/sslbio.h $(DESTDIR)$(INCLUDEDIR)/
+	sed -e 's|@PREFIX@|$(PREFIX)|' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|' \
+	    -e 's|@LIBDIR@|$(LIBDIR)|' -e 's|@VERSION@|$(VERSION)|' -e 's|@RPATH@||' \
+	    capi/sslbio.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/sslbio.pc
 
 # Installs what a fresh machine lacks (Debian packages); a no-op when present.
 deps:

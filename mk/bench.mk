@@ -38,10 +38,10 @@ test-bench: all $(BENCH_BINS)
 # (bench/c/memsites.c; the engine's C sources, no Go runtime).
 MEMSITES_N ?= 500
 .PHONY: bench-memsites
-$(BENCH_DIR)/memsites: bench/c/memsites.c $(wildcard sslbio/*.c sslbio/*.h) include/sslbio.h
+$(BENCH_DIR)/memsites: bench/c/memsites.c $(wildcard capi/*.c capi/*.h) include/sslbio.h
 	@mkdir -p $(BENCH_DIR)
-	$(CC) $(BENCH_CFLAGS) -Iinclude -Isslbio $$(pkg-config --cflags openssl) -o $@ $< \
-	    $(wildcard sslbio/*.c) $$(pkg-config --libs openssl) -lpthread
+	$(CC) $(BENCH_CFLAGS) -Iinclude -Icapi $$(pkg-config --cflags openssl) -o $@ $< \
+	    $(wildcard capi/*.c) $$(pkg-config --libs openssl) -lpthread
 
 bench-memsites: certs $(BENCH_DIR)/memsites
 	$(BENCH_DIR)/memsites $(BUILD)/certs $(MEMSITES_N)

@@ -19,7 +19,7 @@
 # ASAN_OPTIONS are needed. The Go runtime's own memory is mmap'ed, never
 # malloc'ed, so LeakSanitizer sees nothing of it. libsslbio.a's C code is
 # compiled by cgo without instrumentation, so the second ASan pass compiles
-# sslbio/*.c into the test binaries with the sanitizers on (the engine is
+# capi/*.c into the test binaries with the sanitizers on (the engine is
 # plain C and needs no Go at all).
 
 TEST_TARGETS += test-c
@@ -34,7 +34,7 @@ C_SO_LINK   := -L$(BUILD) -lsslbio -Wl,-rpath,$(CURDIR)/$(BUILD)
 C_TESTS     := test_engine test_batch test_secure test_handoff test_errqueue test_transport test_peers
 C_HELPERS   := tests/c/harness.c tests/c/engine_helpers.c
 C_DEPS      := $(C_HELPERS) tests/c/t.h include/sslbio.h
-C_ENGINE_SRC := $(wildcard sslbio/*.c)
+C_ENGINE_SRC := $(wildcard capi/*.c)
 C_EXAMPLES  := epoll_server select_client cxx_handoff
 C_VALGRIND  := valgrind --quiet --error-exitcode=99 --leak-check=full \
                --errors-for-leak-kinds=definite --show-leak-kinds=definite \
@@ -57,9 +57,9 @@ $(C_OUT)/asan/%: tests/c/%.c $(C_DEPS) $(LIB_A)
 	@mkdir -p $(@D)
 	$(CC) $(C_FLAGS) $(C_SAN) -o $@ $< $(C_HELPERS) $(LIB_A) $(C_OPENSSL_LIBS) -lpthread -ldl
 
-$(C_OUT)/srcsan/%: tests/c/%.c $(C_DEPS) $(C_ENGINE_SRC) $(wildcard sslbio/*.h)
+$(C_OUT)/srcsan/%: tests/c/%.c $(C_DEPS) $(C_ENGINE_SRC) $(wildcard capi/*.h)
 	@mkdir -p $(@D)
-	$(CC) $(C_FLAGS) -Isslbio $(C_SAN) -o $@ $< $(C_HELPERS) $(C_ENGINE_SRC) \
+	$(CC) $(C_FLAGS) -Icapi $(C_SAN) -o $@ $< $(C_HELPERS) $(C_ENGINE_SRC) \
 	    $(C_OPENSSL_LIBS) -lpthread -ldl
 
 $(C_OUT)/normal/test_dlopen: tests/c/test_dlopen.c tests/c/harness.c tests/c/t.h include/sslbio.h

@@ -18,9 +18,9 @@ TEST_TARGETS += faults
 
 FX_DIR    := $(BUILD)/faults
 FX_OSSL   := $(shell pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto)
-FX_ENGINE := $(wildcard sslbio/*.c)
-FX_DEPS   := tests/faults/fx.h $(FX_ENGINE) $(wildcard sslbio/*.h) include/sslbio.h
-FX_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -Isslbio
+FX_ENGINE := $(wildcard capi/*.c)
+FX_DEPS   := tests/faults/fx.h $(FX_ENGINE) $(wildcard capi/*.h) include/sslbio.h
+FX_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -Icapi
 FX_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The engine's own allocations go through libfiu's fault points too.
 FX_WRAP   := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup -lfiu

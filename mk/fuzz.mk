@@ -2,7 +2,7 @@
 # FuzzClientFeed), each for a bounded -fuzztime; crashers land in
 # sslbio/testdata/fuzz/ and `go test` replays them from then on. C: a
 # libFuzzer harness over the C API (fuzz/c/fuzz_engine.c) compiled with
-# clang -fsanitize=fuzzer,address,undefined together with sslbio/*.c, seeded
+# clang -fsanitize=fuzzer,address,undefined together with capi/*.c, seeded
 # with real recorded handshake flights (fuzz/c/corpus, made by
 # fuzz/c/gen_corpus.c); every crasher goes into fuzz/c/regressions/, which
 # fuzz-regress replays (with gcc+ASan, no clang needed) in every run.
@@ -14,8 +14,8 @@ TEST_TARGETS += fuzz-quick
 
 FZ_DIR      := $(BUILD)/fuzz
 FZ_OSSL     := $(shell pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto)
-FZ_SRC      := fuzz/c/fuzz_engine.c fuzz/c/fuzz_common.h $(wildcard sslbio/*.c sslbio/*.h) include/sslbio.h
-FZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-deprecated-declarations -Iinclude -Isslbio
+FZ_SRC      := fuzz/c/fuzz_engine.c fuzz/c/fuzz_common.h $(wildcard capi/*.c capi/*.h) include/sslbio.h
+FZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-deprecated-declarations -Iinclude -Icapi
 FZ_GO_TARGETS := FuzzServerFeed FuzzClientFeed
 FUZZ_GO_TIME  ?= 15s
 FUZZ_C_TIME   ?= 30
@@ -41,17 +41,17 @@ fuzz-go:
 $(FZ_DIR)/fuzz_engine: $(FZ_SRC)
 	@mkdir -p $(@D)
 	clang $(FZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-	    -o $@ fuzz/c/fuzz_engine.c $(wildcard sslbio/*.c) $(FZ_OSSL) -lpthread
+	    -o $@ fuzz/c/fuzz_engine.c $(wildcard capi/*.c) $(FZ_OSSL) -lpthread
 
 # The same harness without libFuzzer: replays files (gcc, ASan+UBSan).
 $(FZ_DIR)/fuzz_replay: $(FZ_SRC)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -DFZ_STANDALONE $(FZ_CFLAGS) -fsanitize=address,undefined \
-	    -fno-sanitize-recover=all -o $@ fuzz/c/fuzz_engine.c $(wildcard sslbio/*.c) $(FZ_OSSL) -lpthread
+	    -fno-sanitize-recover=all -o $@ fuzz/c/fuzz_engine.c $(wildcard capi/*.c) $(FZ_OSSL) -lpthread
 
 $(FZ_DIR)/gen_corpus: fuzz/c/gen_corpus.c $(FZ_SRC)
 	@mkdir -p $(@D)
-	$(CC) -std=c11 -D_GNU_SOURCE $(FZ_CFLAGS) -o $@ fuzz/c/gen_corpus.c $(wildcard sslbio/*.c) $(FZ_OSSL) -lpthread
+	$(CC) -std=c11 -D_GNU_SOURCE $(FZ_CFLAGS) -o $@ fuzz/c/gen_corpus.c $(wildcard capi/*.c) $(FZ_OSSL) -lpthread
 
 fuzz-bins: $(FZ_DIR)/fuzz_engine $(FZ_DIR)/fuzz_replay
 

@@ -5,7 +5,7 @@ package sslbio
 
 /*
 #cgo pkg-config: openssl
-#cgo CFLAGS: -I${SRCDIR}/../include -std=gnu11 -O2 -Wall -Wextra
+#cgo CFLAGS: -I${SRCDIR}/../include -I${SRCDIR}/../capi -std=gnu11 -O2 -Wall -Wextra
 #include <stdlib.h>
 #include "sslbio.h"
 #include "info_internal.h"
