@@ -22,8 +22,20 @@ from . import _lib
 
 try:  # the stdlib's own mnemonic tables (the ones ssl.SSLError uses)
     from _ssl import err_codes_to_names as _ERR_NAMES, lib_codes_to_names as _LIB_NAMES
-except ImportError:  # pragma: no cover - very old or unusual builds
+except ImportError:  # Python 3.13 no longer exports them: see names()
     _ERR_NAMES, _LIB_NAMES = {}, {}
+
+# OpenSSL 3's library numbers (include/openssl/err.h, fixed across 3.x) and
+# their mnemonics, as ssl.SSLError names them: used when _ssl has no tables.
+_LIB_FALLBACK = {
+    1: "NONE", 2: "SYS", 3: "BN", 4: "RSA", 5: "DH", 6: "EVP", 7: "BUF", 8: "OBJ", 9: "PEM",
+    10: "DSA", 11: "X509", 13: "ASN1", 14: "CONF", 15: "CRYPTO", 16: "EC", 20: "SSL",
+    32: "BIO", 33: "PKCS7", 34: "X509V3", 35: "PKCS12", 36: "RAND", 37: "DSO", 38: "ENGINE",
+    39: "OCSP", 40: "UI", 41: "COMP", 42: "ECDSA", 43: "ECDH", 44: "OSSL_STORE", 45: "FIPS",
+    46: "CMS", 47: "TS", 48: "HMAC", 50: "CT", 51: "ASYNC", 52: "KDF", 53: "SM2", 54: "ESS",
+    55: "PROP", 56: "CRMF", 57: "PROV", 58: "CMP", 59: "OSSL_ENCODER", 60: "OSSL_DECODER",
+    61: "HTTP",
+}
 
 __all__ = [
     "SSLError", "SSLWantReadError", "SSLWantWriteError", "SSLZeroReturnError",
@@ -104,7 +116,16 @@ def names(code: int):
     if not code:
         return None, None
     lib, reason = split_code(code)
-    return _LIB_NAMES.get(lib), _ERR_NAMES.get((lib, reason))
+    if _LIB_NAMES:
+        return _LIB_NAMES.get(lib), _ERR_NAMES.get((lib, reason))
+    # Python >= 3.13: OpenSSL's reason string is its mnemonic in lower case
+    # with spaces ("certificate verify failed"), for every reason the stdlib
+    # tables name the same way.
+    text = None
+    if lib != _ERR_LIB_SYS and _lib.ssl_ERR_reason_error_string is not None:
+        text = _lib.ssl_ERR_reason_error_string(code)
+    reason_name = text.decode("ascii", "replace").upper().replace(" ", "_") if text else None
+    return _LIB_FALLBACK.get(lib), reason_name
 
 
 def conn_message(h) -> str:

@@ -222,6 +222,7 @@ OPENSSL_SIGNATURES = {
     "SSL_CIPHER_get_bits": (c_int, [_P, POINTER(c_int)]),
     "SSL_CIPHER_get_version": (c_char_p, [_P]),
     "X509_verify_cert_error_string": (c_char_p, [c_long]),
+    "ERR_reason_error_string": (c_char_p, [c_ulong]),
     "SSL_CTX_get_verify_mode": (c_int, [_P]),
     "SSL_CTX_get_ssl_method": (_P, [_P]),
     "TLS_client_method": (_P, []),
