@@ -27,8 +27,15 @@ $(BENCH_DIR)/gobench: $(BENCH_GO_SRC) $(ENGINE_SRC)
 	@mkdir -p $(BENCH_DIR)
 	cd bench && $(GO) build -o ../$@ ./cmd/gobench
 
+# `make bench OPENSSL=3.5`: the same bench inside the Debian 13 chroot (mk/ossl35.mk).
+ifeq ($(OPENSSL),3.5)
+bench: ossl35-env
+	$(OSSL35_ENV) run make --no-print-directory bench ONLY='$(ONLY)' \
+	    BENCH_FLAGS='--docs "" $(BENCH_FLAGS)'
+else
 bench: all $(BENCH_BINS)
 	$(PYTHON) bench/run.py $(if $(ONLY),--only '$(ONLY)') $(BENCH_FLAGS)
+endif
 
 test-bench: all $(BENCH_BINS)
 	cd bench && $(GO) vet ./...

@@ -59,3 +59,38 @@ ossl35-check:
 ossl35-go: certs
 	$(GO) vet ./...
 	$(GO) test $(OSSL35_GOTEST) ./...
+
+# ---- bench on both versions ----
+# bench-icount: instructions per operation (bench/icount.py, callgrind) of the
+# ceiling, the C API and the Go API on the OpenSSL this make runs with;
+# ICOUNT_FLAGS passes options (--measures pingpong, --conf bench/conf/x25519-only.cnf).
+# bench-icount-ossl: the same on the host (3.0) and in the chroot (3.5), then
+# 3.5 again offering X25519 alone, and one table of all three (~15 min).
+ICOUNT_FLAGS ?=
+ICOUNT_DIR   := $(BUILD)/icount
+bench-icount: $(BENCH_BINS)
+	@mkdir -p $(ICOUNT_DIR)
+	$(PYTHON) bench/icount.py $(ICOUNT_FLAGS)
+
+bench-icount-ossl: $(BENCH_BINS) ossl35-env
+	@mkdir -p $(ICOUNT_DIR) build/ossl35/icount
+	$(PYTHON) bench/icount.py --json $(ICOUNT_DIR)/host.json $(ICOUNT_FLAGS)
+	$(OSSL35_ENV) run make --no-print-directory bench-icount \
+	    ICOUNT_FLAGS='--json build/icount/trixie.json $(ICOUNT_FLAGS)'
+	$(OSSL35_ENV) run make --no-print-directory bench-icount \
+	    ICOUNT_FLAGS='--json build/icount/trixie-x25519.json --conf bench/conf/x25519-only.cnf --label "3.5, X25519 only" $(ICOUNT_FLAGS)'
+	@echo; $(PYTHON) bench/icount.py --table $(ICOUNT_DIR)/host.json build/ossl35/icount/trixie.json \
+	    build/ossl35/icount/trixie-x25519.json
+
+# Idle memory on both: bench-memsites (OpenSSL's allocations by site) and the
+# bench's memory measure (RSS) for the ceiling and the C API.
+MEMORY_CONNS ?= 10000
+bench-memsites-ossl: ossl35-env
+	$(MAKE) --no-print-directory bench-memory-here
+	$(OSSL35_ENV) run make --no-print-directory bench-memory-here MEMORY_CONNS=$(MEMORY_CONNS)
+
+.PHONY: bench-memory-here
+bench-memory-here: bench-memsites $(BENCH_DIR)/ceiling $(BENCH_DIR)/capi_bench
+	@echo "== $$(openssl version)"
+	$(BENCH_DIR)/ceiling --measure memory --conns $(MEMORY_CONNS)
+	$(BENCH_DIR)/capi_bench --measure memory --conns $(MEMORY_CONNS)

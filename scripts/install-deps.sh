@@ -20,6 +20,8 @@ have clang || need+=(clang)
 # make faults: libfiu (the API for the C tests, fiu-run and its POSIX preload)
 dpkg -s libfiu-dev >/dev/null 2>&1 || need+=(libfiu-dev)
 have fiu-run || need+=(fiu-utils)
+# make test-ossl35: a Debian 13 chroot with OpenSSL 3.5 (scripts/trixie-env.sh)
+have mmdebstrap || need+=(mmdebstrap)
 for pkg in "${EXTRA_PACKAGES[@]:-}"; do [ -n "$pkg" ] && need+=("$pkg"); done
 if [ ${#need[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ]; then
