@@ -57,6 +57,18 @@ static const sslbio_api_v1 api_v1 = {
     .conn_reset = sslbio_conn_reset,
     .conn_write_drain = sslbio_conn_write_drain,
     .conn_feed_read = sslbio_conn_feed_read,
+    .strkind = sslbio_strkind,
+    .ctx_set_check_hostname = sslbio_ctx_set_check_hostname,
+    .ctx_set_key_password = sslbio_ctx_set_key_password,
+    .ctx_role = sslbio_ctx_role,
+    .ctx_get_verify = sslbio_ctx_get_verify,
+    .conn_error_info = sslbio_conn_error_info,
+    .conn_error_entry = sslbio_conn_error_entry,
+    .conn_protocol_version = sslbio_conn_protocol_version,
+    .conn_cipher_id = sslbio_conn_cipher_id,
+    .conn_cipher_bits = sslbio_conn_cipher_bits,
+    .conn_group = sslbio_conn_group,
+    .conn_pending_plaintext = sslbio_conn_pending_plaintext,
 };
 
 const sslbio_api_v1 *sslbio_api(int abi) { return abi == 1 ? &api_v1 : NULL; }

@@ -49,7 +49,7 @@ static const char *checked_name(sslbio_ctx *ctx, const char *server_name, int *o
   int verify = ctx->role == SSLBIO_CLIENT && ctx->verify_mode != SSLBIO_VERIFY_NONE;
   /* Chain verification without the name check would accept any certificate
    * the CA ever issued (rule 7). A wrapped SSL_CTX is configured by its owner. */
-  *ok = !(verify && server_name == NULL && !ctx->wrapped);
+  *ok = !(verify && server_name == NULL && !ctx->wrapped && !ctx->no_check_hostname);
   if (!*ok) {
     pthread_mutex_lock(&ctx->lock);
     sslbio__ctx_set_error(ctx, "sslbio: new engine: a verifying client needs a server name "
@@ -71,7 +71,8 @@ static int configure(sslbio_conn *conn, const char *server_name) {
     return 1;
   }
   SSL_set_connect_state(conn->ssl);
-  return set_peer_name(conn, server_name, conn->ctx->verify_mode != SSLBIO_VERIFY_NONE);
+  return set_peer_name(conn, server_name,
+                       conn->ctx->verify_mode != SSLBIO_VERIFY_NONE && !conn->ctx->no_check_hostname);
 }
 
 sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
@@ -118,7 +119,7 @@ int sslbio_conn_reset(sslbio_conn *conn, const char *server_name) {
   server_name = checked_name(conn->ctx, server_name, &ok);
   if (!ok) {
     conn->dead = 0;
-    return sslbio__fail(conn, "reset", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "reset", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "a verifying client needs a server name");
   }
   sslbio__clear_queue();
@@ -156,15 +157,15 @@ long sslbio_conn_feed(sslbio_conn *conn, const void *buf, size_t len) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (buf == NULL && len > 0)
-    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL buffer");
+    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "NULL buffer");
   if (conn->in.eof)
-    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "feed after feed_eof");
+    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "feed after feed_eof");
   if (len == 0)
     return 0;
   unsigned char *at;
   long room = sslbio__in_room(conn, &at);
   if (room < 0)
-    return sslbio__fail(conn, "feed", SSLBIO_ENOMEM, SSLBIO__KIND_NOMEM, "out of memory");
+    return sslbio__fail(conn, "feed", SSLBIO_ENOMEM, SSLBIO_KIND_NOMEM, "out of memory");
   if (room == 0)
     return 0; /* full: at is NULL, keep the rest (backpressure) */
   size_t n = len < (size_t)room ? len : (size_t)room;
@@ -177,7 +178,7 @@ long sslbio_conn_drain(sslbio_conn *conn, void *buf, size_t cap) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (buf == NULL && cap > 0)
-    return sslbio__fail(conn, "drain", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL buffer");
+    return sslbio__fail(conn, "drain", SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "NULL buffer");
   const unsigned char *at;
   size_t avail = sslbio__out_data(conn, &at);
   size_t n = cap < avail ? cap : avail;
@@ -267,7 +268,7 @@ long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len) {
   if (conn->dead)
     return dead_status(conn);
   if (SSL_get_shutdown(conn->ssl) & SSL_SENT_SHUTDOWN)
-    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "write after shutdown sent close_notify");
   if (conn->out.len >= SSLBIO__OUT_CAP)
     return SSLBIO_WANT_WRITE; /* drain first; nothing was taken (see queue.c) */
@@ -293,7 +294,7 @@ int sslbio__do_shutdown(sslbio_conn *conn) {
   if (conn->dead)
     return dead_status(conn);
   if (!conn->handshake_done)
-    return sslbio__fail(conn, "shutdown", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "shutdown", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "shutdown before the handshake completed");
   if (conn->shutdown_sent) {
     /* Never call SSL_shutdown again: it would discard application data
@@ -345,7 +346,7 @@ long sslbio_conn_read(sslbio_conn *conn, void *buf, size_t cap) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (buf == NULL || cap == 0)
-    return sslbio__fail(conn, "read", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "read", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "NULL or empty buffer");
   if (conn->recv_fn != NULL)
     return sslbio__pump(conn, "read", read_op, buf, cap);
@@ -356,7 +357,7 @@ long sslbio_conn_write(sslbio_conn *conn, const void *buf, size_t len) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (buf == NULL || len == 0)
-    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "NULL or empty buffer");
   if (conn->recv_fn != NULL)
     return sslbio__pump(conn, "write", write_op, (void *)buf, len);
@@ -401,7 +402,7 @@ int sslbio_conn_key_update(sslbio_conn *conn, int update_peer) {
   if (conn->dead)
     return dead_status(conn);
   if (!conn->handshake_done || SSL_version(conn->ssl) != TLS1_3_VERSION)
-    return sslbio__fail(conn, "key update", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "key update", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "key update needs a completed TLS 1.3 handshake");
   sslbio__clear_queue();
   if (SSL_key_update(conn->ssl, update_peer ? SSL_KEY_UPDATE_REQUESTED

@@ -1,6 +1,7 @@
 /* Internal declarations of the sslbio C engine. Not installed; every symbol
  * here is hidden from the shared library's dynamic table (SSLBIO_INTERNAL),
- * so `nm -D build/libsslbio.so` shows the public API alone. */
+ * so `nm -D build/libsslbio.so` shows the public API alone. The faces (Go,
+ * Python) use include/sslbio.h only, never this file. */
 #ifndef SSLBIO_ENGINE_INTERNAL_H
 #define SSLBIO_ENGINE_INTERNAL_H
 
@@ -10,7 +11,36 @@
 #include <openssl/ssl.h>
 
 #include "sslbio.h"
-#include "info_internal.h" /* SSLBIO_INTERNAL, the error record */
+
+#define SSLBIO_INTERNAL __attribute__((visibility("hidden")))
+
+/* ERR queue entries kept per error; deeper ones are counted, not stored. */
+#define SSLBIO__MAX_ERR_ENTRIES 8
+#define SSLBIO__ERR_DATA_LEN 128
+
+/* One ERR queue entry, copied out of the thread's queue. */
+typedef struct sslbio__err_entry {
+  unsigned long code; /* ERR_get_error form */
+  const char *file;   /* static strings inside libcrypto/libssl */
+  const char *function;
+  int line;
+  char data[SSLBIO__ERR_DATA_LEN]; /* copied: the queue reuses its buffer */
+} sslbio__err_entry;
+
+/* Everything known about one failed call; allocated on the first failure
+ * and reused, so a healthy engine carries no error storage. */
+typedef struct sslbio__err_record {
+  const char *op; /* static: "handshake", "read", ... */
+  int status;     /* SSLBIO_* */
+  int kind;       /* SSLBIO_KIND_* */
+  int ssl_error;  /* SSL_get_error value */
+  int sys_errno;
+  long verify_result;
+  int n_entries;     /* stored entries */
+  int n_dropped;     /* entries beyond SSLBIO__MAX_ERR_ENTRIES */
+  char detail[128];  /* our own words when OpenSSL has none */
+  sslbio__err_entry entries[SSLBIO__MAX_ERR_ENTRIES];
+} sslbio__err_record;
 
 /* Capacity of each queue of the engine's BIO pair (queue.c). It must hold
  * a full TLS record so a whole record can be fed or drained in one call;
@@ -28,6 +58,9 @@ struct sslbio_ctx {
   int verify_mode;
   int allow_ragged_eof;
   int have_ca;  /* a CA was loaded; otherwise the client uses the system store */
+  int no_check_hostname; /* client: verify the chain but not the name */
+  char *key_password;    /* owned, wiped on free: for encrypted private keys */
+  size_t key_password_len;
   int wrapped;  /* adopted with sslbio_ctx_wrap_openssl: settings are the caller's */
   unsigned char *alpn_wire; /* owned: server's ALPN preference, wire format */
   struct sslbio__session_cache *sessions; /* owned, lazily; guarded by lock */

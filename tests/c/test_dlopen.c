@@ -21,7 +21,10 @@ static const sslbio_api_v1 *api;
   X(conn_alpn) X(conn_is_handshake_done) X(conn_peer_certificate_pem) X(conn_openssl)              \
   X(conn_session) X(conn_set_session) X(conn_set_transport) X(conn_flush) X(conn_feed_buffer)      \
   X(conn_feed_commit) X(conn_drain_buffer) X(conn_drain_commit) X(conn_reset) \
-  X(conn_write_drain) X(conn_feed_read)
+  X(conn_write_drain) X(conn_feed_read) X(strkind) X(ctx_set_check_hostname)               \
+  X(ctx_set_key_password) X(ctx_role) X(ctx_get_verify) X(conn_error_info)                   \
+  X(conn_error_entry) X(conn_protocol_version) X(conn_cipher_id) X(conn_cipher_bits)         \
+  X(conn_group) X(conn_pending_plaintext)
 
 static void test_table(void *lib) {
   typedef const sslbio_api_v1 *(*api_fn)(int);
