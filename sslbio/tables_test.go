@@ -16,7 +16,7 @@ import (
 func headerTable(t *testing.T, macro string) map[string]int {
 	src, err := os.ReadFile("../include/sslbio.h")
 	require.NoError(t, err)
-	body := regexp.MustCompile(`(?s)#define `+macro+`\(X\)(.*?)\n\n`).FindSubmatch(src)
+	body := regexp.MustCompile(`(?s)#define ` + macro + `\(X\)(.*?)\n\n`).FindSubmatch(src)
 	require.NotNil(t, body, "table %s not found in the header", macro)
 	rows := map[string]int{}
 	for _, m := range regexp.MustCompile(`X\((\w+), (-?\d+), "`).FindAllSubmatch(body[1], -1) {
