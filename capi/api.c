@@ -69,6 +69,20 @@ static const sslbio_api_v1 api_v1 = {
     .conn_cipher_bits = sslbio_conn_cipher_bits,
     .conn_group = sslbio_conn_group,
     .conn_pending_plaintext = sslbio_conn_pending_plaintext,
+    .ctx_set_client_hello_pause = sslbio_ctx_set_client_hello_pause,
+    .conn_server_name = sslbio_conn_server_name,
+    .conn_client_alpn = sslbio_conn_client_alpn,
+    .conn_use_context = sslbio_conn_use_context,
+    .conn_reject_client_hello = sslbio_conn_reject_client_hello,
+    .ctx_set_keylog = sslbio_ctx_set_keylog,
+    .conn_export_keying_material = sslbio_conn_export_keying_material,
+    .conn_tls_unique = sslbio_conn_tls_unique,
+    .ctx_set_verify_callback = sslbio_ctx_set_verify_callback,
+    .conn_verify_done = sslbio_conn_verify_done,
+    .conn_peer_cert_count = sslbio_conn_peer_cert_count,
+    .conn_peer_cert_der = sslbio_conn_peer_cert_der,
+    .conn_session_reused = sslbio_conn_session_reused,
+    .ctx_set_ticket_keys = sslbio_ctx_set_ticket_keys,
 };
 
 const sslbio_api_v1 *sslbio_api(int abi) { return abi == 1 ? &api_v1 : NULL; }

@@ -66,6 +66,8 @@ static int configure(sslbio_conn *conn, const char *server_name) {
    * 64-byte round trip); release_record_buffers() frees them once the engine
    * goes idle instead, which keeps idle memory just as low. */
   SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  sslbio__hello_reset(conn);
+  sslbio__verify_configure(conn);
   if (conn->role == SSLBIO_SERVER) {
     SSL_set_accept_state(conn->ssl);
     return 1;
@@ -94,7 +96,8 @@ sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
   conn->ctx = sslbio_ctx_ref(ctx);
   sslbio__clear_queue();
   conn->ssl = SSL_new(ctx->ssl_ctx);
-  if (conn->ssl == NULL || !sslbio__queues_attach(conn) || !configure(conn, server_name)) {
+  if (conn->ssl == NULL || !sslbio__conn_attach(conn) || !sslbio__queues_attach(conn) ||
+      !configure(conn, server_name)) {
     pthread_mutex_lock(&ctx->lock);
     unsigned long code = ERR_peek_last_error();
     sslbio__ctx_set_error(ctx, "sslbio: new engine: %s",
@@ -148,6 +151,8 @@ void sslbio_conn_free(sslbio_conn *conn) {
   free(conn->server_name);
   free(conn->alpn);
   free(conn->err);
+  sslbio__hello_reset(conn);
+  sslbio__verify_forget(conn);
   free(conn);
 }
 
@@ -224,36 +229,48 @@ int sslbio__do_handshake(sslbio_conn *conn) {
     return dead_status(conn);
   if (conn->handshake_done)
     return SSLBIO_OK;
+  if (conn->hello_state == SSLBIO__HELLO_PAUSED)
+    conn->hello_state = SSLBIO__HELLO_RESUMED; /* the application chose (hello.c) */
+  if (conn->verify_state == SSLBIO__VERIFY_PENDING)
+    return SSLBIO_WANT_VERIFY; /* until verify_done (verify.c) */
   sslbio__clear_queue();
   int ret = SSL_do_handshake(conn->ssl);
   if (ret == 1) {
+    int st = sslbio__verify_completed(conn);
+    if (st != SSLBIO_OK)
+      return st;
     conn->handshake_done = 1;
     release_record_buffers(conn);
     return SSLBIO_OK;
   }
   int st = sslbio__translate(conn, "handshake", ret);
+  /* The pause comes from the very call that deferred, not a WANT_READ. */
+  if (st == SSLBIO_WANT_READ && conn->verify_state == SSLBIO__VERIFY_PENDING)
+    return SSLBIO_WANT_VERIFY;
   if (st == SSLBIO_WANT_READ)
     release_record_buffers(conn);
   return st;
 }
 
 /* Result of SSL_read_ex/SSL_write_ex (ret, n bytes moved) as a count or a
- * status. Either may complete the handshake they drive implicitly. */
+ * status. Reads and writes drive an unfinished handshake through
+ * sslbio__do_handshake first, so its pauses and the verification hold
+ * apply to them too (OpenSSL's implicit handshake would read on past them). */
 static long io_result(sslbio_conn *conn, const char *op, int ret, size_t n) {
-  if (ret > 0) {
-    conn->handshake_done = 1;
+  if (ret > 0)
     return (long)(n > LONG_MAX ? LONG_MAX : n);
-  }
-  int st = sslbio__translate(conn, op, ret);
-  if (!conn->handshake_done && SSL_is_init_finished(conn->ssl))
-    conn->handshake_done = 1;
-  return st;
+  return sslbio__translate(conn, op, ret);
 }
 
 long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap) {
   sslbio__release_idle(conn); /* a feed_buffer offer that was not used */
   if (conn->dead)
     return dead_status(conn);
+  if (!conn->handshake_done) {
+    int st = sslbio__do_handshake(conn);
+    if (st != SSLBIO_OK)
+      return st;
+  }
   sslbio__clear_queue();
   size_t n = 0;
   int ret = SSL_read_ex(conn->ssl, buf, cap, &n); /* before io_result reads n */
@@ -270,6 +287,11 @@ long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len) {
   if (SSL_get_shutdown(conn->ssl) & SSL_SENT_SHUTDOWN)
     return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "write after shutdown sent close_notify");
+  if (!conn->handshake_done) {
+    int st = sslbio__do_handshake(conn);
+    if (st != SSLBIO_OK)
+      return st;
+  }
   if (conn->out.len >= SSLBIO__OUT_CAP)
     return SSLBIO_WANT_WRITE; /* drain first; nothing was taken (see queue.c) */
   sslbio__clear_queue();

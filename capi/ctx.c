@@ -112,6 +112,13 @@ sslbio_ctx *sslbio_ctx_new(int role) {
     return NULL;
   }
   ctx->verify_mode = role == SSLBIO_CLIENT ? SSLBIO_VERIFY_PEER : SSLBIO_VERIFY_NONE;
+  if (role == SSLBIO_SERVER) {
+    sslbio__hello_install(ctx);
+    if (!sslbio__tickets_init(ctx)) {
+      sslbio_ctx_free(ctx);
+      return NULL;
+    }
+  }
   return ctx;
 }
 
@@ -168,6 +175,7 @@ void sslbio_ctx_free(sslbio_ctx *ctx) {
   ctx->magic = 0;
   SSL_CTX_free(ctx->ssl_ctx);
   forget_key_password(ctx);
+  sslbio__tickets_free(ctx);
   free(ctx->alpn_wire);
   sslbio__session_cache_free(ctx);
   pthread_mutex_destroy(&ctx->lock);
@@ -209,6 +217,7 @@ int sslbio__ctx_freeze(sslbio_ctx *ctx) {
     }
     if (!ctx->wrapped)
       drop_sent_root(ctx);
+    sslbio__verify_freeze(ctx);
     sslbio__clear_queue();
     if (status == SSLBIO_OK)
       atomic_store_explicit(&ctx->frozen, 1, memory_order_release);
@@ -234,6 +243,7 @@ int sslbio_ctx_set_key_password(sslbio_ctx *ctx, const void *password, size_t le
   if (st != SSLBIO_OK)
     return st;
   forget_key_password(ctx);
+  sslbio__tickets_free(ctx);
   SSL_CTX_set_default_passwd_cb(ctx->ssl_ctx, NULL);
   SSL_CTX_set_default_passwd_cb_userdata(ctx->ssl_ctx, NULL);
   if (password == NULL)

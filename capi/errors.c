@@ -47,6 +47,12 @@ int sslbio__fail(sslbio_conn *conn, const char *op, int status, int kind, const 
   return status;
 }
 
+int sslbio__invalid(sslbio_conn *conn, const char *op, const char *detail) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "%s", detail);
+}
+
 /* Move every entry of the thread's ERR queue into rec, leaving it empty. */
 static void take_queue(sslbio__err_record *rec) {
   const char *file = NULL, *func = NULL, *data = NULL;
@@ -100,6 +106,8 @@ static int fatal(sslbio_conn *conn, const char *op, int ssl_error, int saved_err
     }
   } else if (rec->verify_result != X509_V_OK && reason == SSL_R_CERTIFICATE_VERIFY_FAILED) {
     rec->kind = SSLBIO_KIND_VERIFY;
+    if (conn->verify_note[0] != '\0')
+      snprintf(rec->detail, sizeof(rec->detail), "%s", conn->verify_note);
   } else if (rec->n_entries == 0 && rec->detail[0] == '\0') {
     snprintf(rec->detail, sizeof(rec->detail), "%s",
              ssl_error == SSL_ERROR_SYSCALL ? "I/O error with no OpenSSL reason"
@@ -126,6 +134,12 @@ int sslbio__translate(sslbio_conn *conn, const char *op, int ret) {
     sslbio__clear_queue();
     conn->closed = 1;
     return SSLBIO_CLOSED;
+  case SSL_ERROR_WANT_CLIENT_HELLO_CB: /* hello.c paused the handshake */
+    sslbio__clear_queue();
+    return SSLBIO_WANT_CLIENT_HELLO;
+  case SSL_ERROR_WANT_RETRY_VERIFY: /* verify.c: a client's deferred decision */
+    sslbio__clear_queue();
+    return SSLBIO_WANT_VERIFY;
   case SSL_ERROR_SSL:
   case SSL_ERROR_SYSCALL:
     return fatal(conn, op, e, saved_errno);

@@ -121,6 +121,8 @@ const char *sslbio_conn_server_name(const sslbio_conn *conn) {
     return NULL;
   if (conn->role == SSLBIO_CLIENT)
     return conn->server_name;
+  if (conn->hello_sni != NULL) /* from the ClientHello (hello.c) */
+    return conn->hello_sni;
   /* Owned by the SSL's session: valid while the conn lives. */
   return conn->handshake_done ? SSL_get_servername(conn->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
 }
@@ -131,10 +133,15 @@ long sslbio_conn_pending_plaintext(const sslbio_conn *conn) {
 
 /* ---- the peer's certificates ---- */
 
-/* The peer's certificates, leaf first. A client's chain starts with the
+/* The peer's certificates, leaf first. Until the handshake completes they
+ * are the chain the verify callback saw (verify.c). A client's chain starts with the
  * leaf, a server's omits it, and a resumed session carries the leaf alone;
  * index 0 is always the leaf. Borrowed; NULL past the end. */
 static X509 *peer_cert_at(const sslbio_conn *conn, size_t index) {
+  if (conn->verify_chain != NULL && !conn->handshake_done) /* verify.c: the chain as sent */
+    return index < (size_t)sk_X509_num(conn->verify_chain)
+               ? sk_X509_value(conn->verify_chain, (int)index)
+               : NULL;
   X509 *leaf = SSL_get0_peer_certificate(conn->ssl);
   if (leaf == NULL)
     return NULL;

@@ -55,7 +55,9 @@ extern "C" {
   X(TRUNCATED, -4, "transport EOF without close_notify")                        \
   X(ERROR, -5, "TLS, verify or transport error; see sslbio_conn_error")         \
   X(EINVAL, -6, "bad argument or call in the wrong state")                      \
-  X(ENOMEM, -7, "allocation failed")
+  X(ENOMEM, -7, "allocation failed")                                            \
+  X(WANT_CLIENT_HELLO, -8, "paused at the ClientHello: choose, then call again") \
+  X(WANT_VERIFY, -9, "verification deferred: sslbio_conn_verify_done, then call again")
 
 /* Kinds of failure, finer than the status (sslbio_error_info.kind). */
 #define SSLBIO_KIND_TABLE(X)                                                    \
@@ -104,6 +106,19 @@ struct ssl_st;     /* OpenSSL's SSL */
  * Both are called only from inside sslbio_conn_* calls on the calling thread. */
 typedef long (*sslbio_recv_fn)(void *user, void *buf, size_t cap);
 typedef long (*sslbio_send_fn)(void *user, const void *buf, size_t len);
+
+/* Key log callback (sslbio_ctx_set_keylog): one NSS key log line (what
+ * Wireshark reads), without the newline; called on the thread that called
+ * into the engine, during that call. line is valid during the call only. */
+typedef void (*sslbio_keylog_fn)(void *user, const char *line);
+/* Verify callback (sslbio_ctx_set_verify_callback): verify_result is
+ * OpenSSL's own result (X509_V_OK = 0 when the chain, and on a client the
+ * host name, passed). Return 1 to accept, 0 to reject, SSLBIO_WANT_VERIFY
+ * to decide later with sslbio_conn_verify_done. Anything else rejects. The
+ * peer chain (sslbio_conn_peer_cert_*) is readable during the call. Called
+ * during an engine call, on its thread; must not call into conn except the
+ * peer chain and info functions. */
+typedef int (*sslbio_verify_fn)(void *user, sslbio_conn *conn, long verify_result);
 
 /* ---- Library ---------------------------------------------------------- */
 
@@ -357,11 +372,13 @@ SSLBIO_API int sslbio_conn_cipher_bits(const sslbio_conn *conn);
 SSLBIO_API const char *sslbio_conn_group(const sslbio_conn *conn);
 /* 1 when the handshake resumed a session, 0 otherwise. */
 SSLBIO_API int sslbio_conn_session_reused(const sslbio_conn *conn);
-/* Server: the SNI the client sent (NULL if none), after the handshake;
- * client: the name given at creation (NULL if none). Owned by conn. */
+/* Server: the SNI the client sent (NULL if none), from
+ * SSLBIO_WANT_CLIENT_HELLO on and after the handshake (with or without the
+ * pause); client: the name given at creation (NULL if none). Owned by conn. */
 SSLBIO_API const char *sslbio_conn_server_name(const sslbio_conn *conn);
 /* Certificates the peer sent, leaf first (0 if none; after a resumption at
- * least the leaf); SSLBIO_EINVAL for NULL. */
+ * least the leaf); from the verify callback on and after the handshake.
+ * SSLBIO_EINVAL for NULL. */
 SSLBIO_API long sslbio_conn_peer_cert_count(const sslbio_conn *conn);
 /* DER of peer certificate index (0 = leaf) into buf: returns the length
  * needed (copied only when cap is enough), SSLBIO_EINVAL for NULL or an
@@ -394,6 +411,71 @@ SSLBIO_API int sslbio_conn_set_transport(sslbio_conn *conn, sslbio_recv_fn recv_
 /* Callback mode: push pending ciphertext to send_fn. SSLBIO_OK when all was
  * taken, SSLBIO_WANT_WRITE if it would block, SSLBIO_ERROR, SSLBIO_EINVAL. */
 SSLBIO_API int sslbio_conn_flush(sslbio_conn *conn);
+
+/* ---- Hooks for servers and protocols -------------------------------- */
+
+/* Server: pause every handshake at the ClientHello (a setter). The
+ * handshake (or a read/write driving it) then returns
+ * SSLBIO_WANT_CLIENT_HELLO once: look at sslbio_conn_server_name and
+ * sslbio_conn_client_alpn, optionally sslbio_conn_use_context or
+ * sslbio_conn_reject_client_hello, and call sslbio_conn_handshake again. */
+SSLBIO_API int sslbio_ctx_set_client_hello_pause(sslbio_ctx *ctx, int on);
+/* Server: the ALPN protocols the client offered, comma-separated, into buf
+ * (NUL-terminated when it fits); returns the length needed without the NUL,
+ * 0 if none, SSLBIO_EINVAL for NULL. From SSLBIO_WANT_CLIENT_HELLO on and
+ * after the handshake. */
+SSLBIO_API long sslbio_conn_client_alpn(const sslbio_conn *conn, char *buf, size_t cap);
+/* Server, only while paused at the ClientHello: go on with ctx's
+ * certificate and key, CA list, verify mode, ALPN protocols, ticket keys and
+ * callbacks. Takes a reference on ctx (freezing it), drops the old one.
+ * SSLBIO_OK, SSLBIO_EINVAL (not paused, a client context), or SSLBIO_ERROR. */
+SSLBIO_API int sslbio_conn_use_context(sslbio_conn *conn, sslbio_ctx *ctx);
+/* Server, only while paused at the ClientHello: fail the handshake with
+ * the TLS alert (0..255, e.g. 112 unrecognized_name); the next handshake
+ * call returns SSLBIO_ERROR with the alert queued to drain. SSLBIO_OK or
+ * SSLBIO_EINVAL. */
+SSLBIO_API int sslbio_conn_reject_client_hello(sslbio_conn *conn, int alert);
+
+/* Key log (a setter; fn NULL: off, the default). The library never turns it
+ * on from the environment. */
+SSLBIO_API int sslbio_ctx_set_keylog(sslbio_ctx *ctx, sslbio_keylog_fn fn, void *user);
+
+/* Exporter (RFC 5705, RFC 8446 7.5): len bytes of keying material for label
+ * into out; context NULL means no context (distinct from an empty one in
+ * TLS 1.2). SSLBIO_OK; SSLBIO_EINVAL before the handshake completed, for NULL
+ * conn/out/label or len 0; SSLBIO_ERROR if OpenSSL refuses. */
+SSLBIO_API int sslbio_conn_export_keying_material(sslbio_conn *conn, void *out, size_t len,
+                                                  const char *label, const void *context,
+                                                  size_t context_len);
+/* tls-unique channel binding (RFC 5929: the first Finished message of the
+ * handshake) into buf: the length needed (copied only when cap is enough),
+ * 0 on TLS 1.3 (RFC 9266: use the exporter, label "EXPORTER-Channel-Binding",
+ * 32 bytes, empty context), SSLBIO_EINVAL before the handshake completed. */
+SSLBIO_API long sslbio_conn_tls_unique(const sslbio_conn *conn, void *buf, size_t cap);
+
+/* Custom verification (a setter; fn NULL: OpenSSL's checks alone). Called
+ * once per handshake in which the peer sent certificates to check (a client
+ * always, also with SSLBIO_VERIFY_NONE; a server when it asked for a client
+ * certificate and got one), after OpenSSL's own checks; it alone decides.
+ * A rejection where OpenSSL had passed reads verify result 50
+ * (X509_V_ERR_APPLICATION_VERIFICATION). */
+SSLBIO_API int sslbio_ctx_set_verify_callback(sslbio_ctx *ctx, sslbio_verify_fn fn, void *user);
+/* Answer a deferred decision (accept != 0 accepts), then call
+ * sslbio_conn_handshake again. SSLBIO_OK, or SSLBIO_EINVAL when no decision
+ * is pending. Same thread rules as every conn call: a worker thread that
+ * decides hands the answer to the thread driving the engine. A server
+ * holds the handshake's completion back meanwhile: no application data is
+ * released and no TLS 1.3 ticket issued before the answer. */
+SSLBIO_API int sslbio_conn_verify_done(sslbio_conn *conn, int accept);
+
+/* Session ticket keys (server): len/32 keys of 32 random bytes, len a
+ * positive multiple of 32 (else SSLBIO_EINVAL). The first seals new
+ * tickets, every one opens them (a ticket opened by another is renewed);
+ * contexts given the same keys, in any process, accept each other's
+ * tickets; a ticket no key opens gives a full handshake. Copied. Unlike the
+ * other setters it may be called at any time from any thread, also on a
+ * context in use (rotation). */
+SSLBIO_API int sslbio_ctx_set_ticket_keys(sslbio_ctx *ctx, const void *keys, size_t len);
 
 /* ---- Run-time loading ------------------------------------------------- */
 
@@ -464,6 +546,22 @@ typedef struct sslbio_api_v1 {
   int (*conn_cipher_bits)(const sslbio_conn *);
   const char *(*conn_group)(const sslbio_conn *);
   long (*conn_pending_plaintext)(const sslbio_conn *);
+  /* hooks for servers and protocols */
+  int (*ctx_set_client_hello_pause)(sslbio_ctx *, int);
+  const char *(*conn_server_name)(const sslbio_conn *);
+  long (*conn_client_alpn)(const sslbio_conn *, char *, size_t);
+  int (*conn_use_context)(sslbio_conn *, sslbio_ctx *);
+  int (*conn_reject_client_hello)(sslbio_conn *, int);
+  int (*ctx_set_keylog)(sslbio_ctx *, sslbio_keylog_fn, void *);
+  int (*conn_export_keying_material)(sslbio_conn *, void *, size_t, const char *, const void *,
+                                     size_t);
+  long (*conn_tls_unique)(const sslbio_conn *, void *, size_t);
+  int (*ctx_set_verify_callback)(sslbio_ctx *, sslbio_verify_fn, void *);
+  int (*conn_verify_done)(sslbio_conn *, int);
+  long (*conn_peer_cert_count)(const sslbio_conn *);
+  long (*conn_peer_cert_der)(const sslbio_conn *, size_t, void *, size_t);
+  int (*conn_session_reused)(const sslbio_conn *);
+  int (*ctx_set_ticket_keys)(sslbio_ctx *, const void *, size_t);
 } sslbio_api_v1;
 
 /* The table for ABI version abi (static, never freed), or NULL if this
