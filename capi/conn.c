@@ -398,7 +398,9 @@ int sslbio_conn_wants(sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return 0;
   int mask = 0;
-  if (conn->dead || conn->closed || conn->in.eof) {
+  if (conn->verify_state == SSLBIO__VERIFY_PENDING || conn->hello_state == SSLBIO__HELLO_PAUSED) {
+    /* Paused for the application: no call makes progress until it answers. */
+  } else if (conn->dead || conn->closed || conn->in.eof) {
     mask = SSLBIO_HAS_PLAINTEXT; /* a read returns the close or error now */
   } else if (SSL_pending(conn->ssl) > 0) {
     mask = SSLBIO_HAS_PLAINTEXT;

@@ -108,6 +108,9 @@ static int fatal(sslbio_conn *conn, const char *op, int ssl_error, int saved_err
     rec->kind = SSLBIO_KIND_VERIFY;
     if (conn->verify_note[0] != '\0')
       snprintf(rec->detail, sizeof(rec->detail), "%s", conn->verify_note);
+  } else if (conn->hello_reject && reason == SSL_R_CALLBACK_FAILED) {
+    snprintf(rec->detail, sizeof(rec->detail), "ClientHello refused by the application (alert %d)",
+             conn->hello_reject - 1);
   } else if (rec->n_entries == 0 && rec->detail[0] == '\0') {
     snprintf(rec->detail, sizeof(rec->detail), "%s",
              ssl_error == SSL_ERROR_SYSCALL ? "I/O error with no OpenSSL reason"

@@ -136,6 +136,9 @@ int sslbio_conn_verify_done(sslbio_conn *conn, int accept) {
   if (!sslbio__conn_ok(conn) || conn->verify_state != SSLBIO__VERIFY_PENDING)
     return sslbio__invalid(conn, "verify done", "no verification decision is pending");
   conn->verify_state = accept ? SSLBIO__VERIFY_ACCEPTED : SSLBIO__VERIFY_REJECTED;
+  if (!accept)
+    snprintf(conn->verify_note, sizeof(conn->verify_note),
+             "rejected by the verify callback (deferred decision)");
   if (accept || conn->role == SSLBIO_CLIENT)
     return SSLBIO_OK; /* a client's OpenSSL asks app_verify again */
   /* A server's OpenSSL already went on: the engine fails the handshake. */

@@ -72,7 +72,7 @@ $(C_OUT)/normal/nogo_transfer: tests/c/nogo_transfer.c include/sslbio.h $(LIB_SO
 
 $(C_OUT)/examples/%: examples/c/%.c include/sslbio.h $(LIB_SO)
 	@mkdir -p $(@D)
-	$(CC) $(C_FLAGS) -o $@ $< $(C_SO_LINK)
+	$(CC) $(C_FLAGS) -o $@ $< $(C_SO_LINK) $(C_OPENSSL_LIBS) -lpthread
 
 $(C_OUT)/examples/cxx_handoff: examples/c/cxx_handoff.cpp include/sslbio.h $(LIB_SO)
 	@mkdir -p $(@D)
