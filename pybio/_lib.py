@@ -339,24 +339,37 @@ REQUIRED_KINDS = ("none", "ssl", "syscall", "verify", "truncated", "transport", 
                   "no memory")
 
 
-def _derive_tables() -> None:
+def read_tables(strstatus_fn=None, strkind_fn=None):
+    """(status name -> value, kind value -> name) as the library names them,
+    ImportError naming what is missing when a status or kind pybio acts on
+    is not there. The functions default to the library's."""
+    strstatus_fn = strstatus_fn or strstatus
+    strkind_fn = strkind_fn or strkind
+    status, kinds = {}, {}
     for value in TABLE_SCAN:
-        name = strstatus(value).decode()
+        name = strstatus_fn(value).decode()
         if name.startswith("SSLBIO_"):
-            STATUS[name[len("SSLBIO_"):]] = value
-        text = strkind(value).decode()
+            status[name[len("SSLBIO_"):]] = value
+        text = strkind_fn(value).decode()
         if text != "unknown kind":
-            KINDS[value] = text
-            KIND[text] = value
-    missing = [n for n in REQUIRED_STATUSES if n not in STATUS]
+            kinds[value] = text
+    missing = [n for n in REQUIRED_STATUSES if n not in status]
     if missing:
         raise ImportError(f"pybio: {path} lacks the status codes {', '.join(missing)} "
                           "(sslbio_strstatus does not name them; rebuild it with `make lib`)")
-    missing = [n for n in REQUIRED_KINDS if n not in KIND]
+    missing = [n for n in REQUIRED_KINDS if n not in kinds.values()]
     if missing:
         raise ImportError(f"pybio: {path} lacks the kinds of failure "
                           f"{', '.join(repr(n) for n in missing)} (sslbio_strkind does not "
                           "name them; rebuild it with `make lib`)")
+    return status, kinds
+
+
+def _derive_tables() -> None:
+    status, kinds = read_tables()
+    STATUS.update(status)
+    KINDS.update(kinds)
+    KIND.update((text, value) for value, text in kinds.items())
     globals().update(STATUS)  # _lib.OK, _lib.WANT_READ, ... as module constants
 
 

@@ -164,8 +164,8 @@ def _expect(node: Node, tag: int, what: str) -> Node:
 
 def _oid(data: bytes, node: Node) -> str:
     raw = data[node[1]:node[2]]
-    if not raw:
-        raise ValueError("X.509: empty OID")
+    if not raw or raw[-1] & 0x80:
+        raise ValueError("X.509: empty or unterminated OID")
     arcs = []
     value = 0
     for b in raw:
@@ -360,8 +360,15 @@ def _crl_dp(data: bytes, node: Node) -> Optional[tuple]:
 # ---- the certificate ------------------------------------------------------------
 
 def decode(der: bytes) -> Dict[str, Any]:
-    """The stdlib's getpeercert() dict of one DER certificate."""
-    data = bytes(der)
+    """The stdlib's getpeercert() dict of one DER certificate; ValueError
+    when the DER cannot be read."""
+    try:
+        return _decode(bytes(der))
+    except (IndexError, TypeError) as exc:  # a part missing where one must be
+        raise ValueError(f"X.509: malformed certificate ({exc})") from None
+
+
+def _decode(data: bytes) -> Dict[str, Any]:
     cert, end = _node(data, 0, len(data))
     if end != len(data):
         raise ValueError("X.509: bytes after the certificate")
