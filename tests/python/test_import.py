@@ -175,7 +175,8 @@ class Discovery(unittest.TestCase):
         r = run_import({}, self.tmp)  # package copy with no build/ beside it
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("ImportError", r.stderr)
-        for words in ("$SSLBIO_LIBRARY", "build/libsslbio.so", "find_library('sslbio')"):
+        for words in ("$SSLBIO_LIBRARY", "build/libsslbio.so", "find_library('sslbio')",
+                      "pip install ./pybio", "libssl-dev"):
             self.assertIn(words, r.stderr)
 
     @unittest.skipIf(shutil.which("gcc") is None, "gcc not found")
