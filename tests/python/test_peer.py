@@ -182,12 +182,9 @@ class GetPeerCertLikeTheStdlib(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        cls.tmp = tempfile.mkdtemp(prefix="pybio-pki-")
-        cls.pki = make_pki(cls.tmp)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.tmp, ignore_errors=True)
+        tmp = tempfile.mkdtemp(prefix="pybio-pki-")
+        cls.addClassCleanup(shutil.rmtree, tmp, True)
+        cls.pki = make_pki(tmp)
 
     def contexts(self, name):
         """(pybio server, stdlib server, pybio client, stdlib client) for the
