@@ -112,6 +112,7 @@ sslbio_ctx *sslbio_ctx_new(int role) {
     return NULL;
   }
   ctx->verify_mode = role == SSLBIO_CLIENT ? SSLBIO_VERIFY_PEER : SSLBIO_VERIFY_NONE;
+  sslbio__ctx_passwords(ctx);
   if (role == SSLBIO_SERVER) {
     sslbio__hello_install(ctx);
     if (!sslbio__tickets_init(ctx)) {
@@ -228,7 +229,10 @@ int sslbio__ctx_freeze(sslbio_ctx *ctx) {
 
 /* ---- certificates and keys ---- */
 
-/* pem_password_cb for encrypted keys: the context's password, if set. */
+/* pem_password_cb for encrypted keys: the context's password, if set.
+ * Installed on every context the engine makes (sslbio__ctx_passwords), so
+ * an encrypted key without a password fails with an error instead of
+ * OpenSSL's default, a prompt on the terminal that would block. */
 static int key_password_cb(char *buf, int size, int rwflag, void *user) {
   (void)rwflag;
   const sslbio_ctx *ctx = user;
@@ -238,14 +242,16 @@ static int key_password_cb(char *buf, int size, int rwflag, void *user) {
   return (int)ctx->key_password_len;
 }
 
+void sslbio__ctx_passwords(sslbio_ctx *ctx) {
+  SSL_CTX_set_default_passwd_cb(ctx->ssl_ctx, key_password_cb);
+  SSL_CTX_set_default_passwd_cb_userdata(ctx->ssl_ctx, ctx);
+}
+
 int sslbio_ctx_set_key_password(sslbio_ctx *ctx, const void *password, size_t len) {
   int st = sslbio__setter_begin(ctx, "key password", 1);
   if (st != SSLBIO_OK)
     return st;
   forget_key_password(ctx);
-  sslbio__tickets_free(ctx);
-  SSL_CTX_set_default_passwd_cb(ctx->ssl_ctx, NULL);
-  SSL_CTX_set_default_passwd_cb_userdata(ctx->ssl_ctx, NULL);
   if (password == NULL)
     return SSLBIO_OK;
   ctx->key_password = OPENSSL_malloc(len ? len : 1);
@@ -255,8 +261,6 @@ int sslbio_ctx_set_key_password(sslbio_ctx *ctx, const void *password, size_t le
   }
   memcpy(ctx->key_password, password, len);
   ctx->key_password_len = len;
-  SSL_CTX_set_default_passwd_cb(ctx->ssl_ctx, key_password_cb);
-  SSL_CTX_set_default_passwd_cb_userdata(ctx->ssl_ctx, ctx);
   return SSLBIO_OK;
 }
 

@@ -181,6 +181,8 @@ SSLBIO_INTERNAL int sslbio__ctx_freeze(sslbio_ctx *ctx);
  * not NULL): SSLBIO_OK, or SSLBIO_EINVAL with the message in ctx->error.
  * Clears the thread's ERR queue. */
 SSLBIO_INTERNAL int sslbio__setter_begin(sslbio_ctx *ctx, const char *what, int args_ok);
+/* Encrypted keys read the context's password (never a terminal prompt). */
+SSLBIO_INTERNAL void sslbio__ctx_passwords(sslbio_ctx *ctx);
 SSLBIO_INTERNAL void sslbio__ctx_set_error(sslbio_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 

@@ -190,7 +190,8 @@ SSLBIO_API int sslbio_ctx_set_ragged_eof(sslbio_ctx *ctx, int allow);
 SSLBIO_API int sslbio_ctx_set_check_hostname(sslbio_ctx *ctx, int on);
 /* Password of the encrypted private keys loaded after this call (file or
  * PEM); len bytes, copied; NULL clears it. The copy is wiped when cleared
- * and when the context is freed. */
+ * and when the context is freed. Without one an encrypted key fails to
+ * load (SSLBIO_ERROR), never a prompt on the terminal. */
 SSLBIO_API int sslbio_ctx_set_key_password(sslbio_ctx *ctx, const void *password, size_t len);
 /* SSLBIO_CLIENT or SSLBIO_SERVER; SSLBIO_EINVAL for NULL. Any thread. */
 SSLBIO_API int sslbio_ctx_role(const sslbio_ctx *ctx);
@@ -368,7 +369,8 @@ SSLBIO_API int sslbio_conn_protocol_version(const sslbio_conn *conn);
 SSLBIO_API long sslbio_conn_cipher_id(const sslbio_conn *conn);
 /* Secret bits of the cipher (128, 256). */
 SSLBIO_API int sslbio_conn_cipher_bits(const sslbio_conn *conn);
-/* Name of the key exchange group ("X25519", "secp256r1"); static. */
+/* Name of the key exchange group as OpenSSL names it ("x25519",
+ * "secp256r1"; OpenSSL 3.5 may say "X25519MLKEM768"); static. */
 SSLBIO_API const char *sslbio_conn_group(const sslbio_conn *conn);
 /* 1 when the handshake resumed a session, 0 otherwise. */
 SSLBIO_API int sslbio_conn_session_reused(const sslbio_conn *conn);
