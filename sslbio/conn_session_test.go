@@ -257,13 +257,7 @@ func TestConnStateVsGoClient(t *testing.T) {
 	p := pki()
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
-			sctx := serverContext(t, v.mod, func(c *Config) {
-				c.ClientAuth = tls.RequireAndVerifyClientCert
-				c.CAPEM = p.CAPEM
-			})
-			ccfg := goClientConfig(p)
-			ccfg.Certificates = []tls.Certificate{p.Client.TLS()}
-			ccfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+			sctx, ccfg := clientAuthPair(t, p, v.mod)
 			states := make(chan tls.ConnectionState, 1)
 			for i, resume := range []bool{false, true} {
 				s, peer := connVsGoClient(t, sctx, ccfg, handshakeThen(states, echo))

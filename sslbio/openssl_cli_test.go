@@ -35,13 +35,16 @@ func startSServer(t *testing.T, extra ...string) (*opensslProc, string) {
 	}
 }
 
+// opensslVersions: the flag that pins openssl(1) to each version.
+var opensslVersions = []struct {
+	name string
+	flag string
+	want uint16
+}{{"TLS1.3", "-tls1_3", tls.VersionTLS13}, {"TLS1.2", "-tls1_2", tls.VersionTLS12}}
+
 func TestOpenSSLServer(t *testing.T) {
 	opensslPath(t)
-	for _, v := range []struct {
-		name string
-		flag string
-		want uint16
-	}{{"TLS1.3", "-tls1_3", tls.VersionTLS13}, {"TLS1.2", "-tls1_2", tls.VersionTLS12}} {
+	for _, v := range opensslVersions {
 		t.Run(v.name+"/Dial", func(t *testing.T) {
 			srv, addr := startSServer(t, "-rev", v.flag)
 			c, err := Dial("tcp", addr, clientContext(t))
@@ -202,29 +205,34 @@ func acceptOne(t *testing.T, ln net.Listener) *Conn {
 	}
 }
 
+// sClientPing runs s_client with args against a server Conn of sctx and
+// checks that a line typed into s_client arrives.
+func sClientPing(t *testing.T, sctx *Context, args ...string) (*opensslProc, *Conn, *bufio.Reader) {
+	t.Helper()
+	ln, err := Listen("tcp", "127.0.0.1:0", sctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	cl := startSClient(t, ln.Addr().String(), args...)
+	s := acceptOne(t, ln)
+	br := bufio.NewReader(s)
+	_, err = cl.stdin.Write([]byte("ping\n"))
+	require.NoError(t, err)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "ping\n", line)
+	return cl, s, br
+}
+
 func TestOpenSSLClient(t *testing.T) {
 	opensslPath(t)
-	for _, v := range []struct {
-		name string
-		flag string
-		want uint16
-	}{{"TLS1.3", "-tls1_3", tls.VersionTLS13}, {"TLS1.2", "-tls1_2", tls.VersionTLS12}} {
+	for _, v := range opensslVersions {
 		t.Run(v.name, func(t *testing.T) {
-			ln, err := Listen("tcp", "127.0.0.1:0", serverContext(t, func(c *Config) { c.NextProtos = []string{"h2"} }))
-			require.NoError(t, err)
-			defer ln.Close()
-			cl := startSClient(t, ln.Addr().String(), v.flag, "-alpn", "h2", "-quiet", "-no_ign_eof")
-			s := acceptOne(t, ln)
-			br := bufio.NewReader(s)
-			_, err = cl.stdin.Write([]byte("ping\n"))
-			require.NoError(t, err)
-			line, err := br.ReadString('\n')
-			require.NoError(t, err)
-			require.Equal(t, "ping\n", line)
+			sctx := serverContext(t, func(c *Config) { c.NextProtos = []string{"h2"} })
+			cl, s, br := sClientPing(t, sctx, v.flag, "-alpn", "h2", "-quiet", "-no_ign_eof")
 			st := s.ConnectionState()
 			require.Equal(t, v.want, st.Version)
 			require.Equal(t, "h2", st.NegotiatedProtocol)
-			_, err = s.Write([]byte("pong\n"))
+			_, err := s.Write([]byte("pong\n"))
 			require.NoError(t, err)
 			cl.waitOutput(t, "pong")
 			// End of stdin: s_client sends close_notify, a clean EOF here.
@@ -282,11 +290,7 @@ func TestOpenSSLClientOldVersionRefused(t *testing.T) {
 // client's Finished: Session reads it from the socket.
 func TestOpenSSLServerConnSession(t *testing.T) {
 	opensslPath(t)
-	for _, v := range []struct {
-		name string
-		flag string
-		want uint16
-	}{{"TLS1.3", "-tls1_3", tls.VersionTLS13}, {"TLS1.2", "-tls1_2", tls.VersionTLS12}} {
+	for _, v := range opensslVersions {
 		t.Run(v.name, func(t *testing.T) {
 			srv, addr := startSServer(t, "-rev", v.flag, "-naccept", "2")
 			cctx := clientContext(t)
@@ -360,18 +364,8 @@ func TestOpenSSLClientConnKeyUpdate(t *testing.T) {
 	p := pki()
 	f := pkiFiles(t, p)
 	sctx := serverContext(t, func(c *Config) { c.ClientAuth = tls.RequireAndVerifyClientCert; c.CAPEM = p.CAPEM })
-	ln, err := Listen("tcp", "127.0.0.1:0", sctx)
-	require.NoError(t, err)
-	defer ln.Close()
-	cl := startSClient(t, ln.Addr().String(), "-tls1_3", "-cert", f.clientCert, "-key", f.clientKey,
+	cl, s, br := sClientPing(t, sctx, "-tls1_3", "-cert", f.clientCert, "-key", f.clientKey,
 		"-quiet", "-no_ign_eof")
-	s := acceptOne(t, ln)
-	br := bufio.NewReader(s)
-	_, err = cl.stdin.Write([]byte("ping\n"))
-	require.NoError(t, err)
-	got, err := br.ReadString('\n')
-	require.NoError(t, err)
-	require.Equal(t, "ping\n", got)
 	st := s.ConnectionState()
 	require.Equal(t, uint16(tls.VersionTLS13), st.Version)
 	require.Equal(t, "localhost", st.ServerName, "s_client's -servername")
@@ -383,12 +377,12 @@ func TestOpenSSLClientConnKeyUpdate(t *testing.T) {
 	for i := 0; i < 3; i++ {
 		require.NoError(t, s.KeyUpdate(i != 1))
 		msg := "pong " + string(rune('a'+i))
-		_, err = s.Write([]byte(msg + "\n"))
+		_, err := s.Write([]byte(msg + "\n"))
 		require.NoError(t, err)
 		cl.waitOutput(t, msg)
 		_, err = cl.stdin.Write([]byte("again " + msg + "\n"))
 		require.NoError(t, err)
-		got, err = br.ReadString('\n')
+		got, err := br.ReadString('\n')
 		require.NoError(t, err)
 		require.Equal(t, "again "+msg+"\n", got)
 	}

@@ -101,17 +101,25 @@ func TestEngineStateVsGoServer(t *testing.T) {
 	}
 }
 
+// clientAuthPair: a server context that requires and verifies a client
+// certificate, and a crypto/tls client config that presents the test
+// PKI's client chain (leaf and CA) and keeps sessions.
+func clientAuthPair(t *testing.T, p *testpki.PKI, mod func(*Config)) (*Context, *tls.Config) {
+	sctx := serverContext(t, mod, func(c *Config) {
+		c.ClientAuth = tls.RequireAndVerifyClientCert
+		c.CAPEM = p.CAPEM
+	})
+	ccfg := goClientConfig(p)
+	ccfg.Certificates = []tls.Certificate{p.Client.TLS()}
+	ccfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+	return sctx, ccfg
+}
+
 func TestEngineStateVsGoClient(t *testing.T) {
 	p := pki()
 	for _, v := range versions {
 		t.Run(v.name, func(t *testing.T) {
-			sctx := serverContext(t, v.mod, func(c *Config) {
-				c.ClientAuth = tls.RequireAndVerifyClientCert
-				c.CAPEM = p.CAPEM
-			})
-			ccfg := goClientConfig(p)
-			ccfg.Certificates = []tls.Certificate{p.Client.TLS()}
-			ccfg.ClientSessionCache = tls.NewLRUClientSessionCache(4)
+			sctx, ccfg := clientAuthPair(t, p, v.mod)
 			for i, resume := range []bool{false, true} {
 				a, b := memconn.Pipe()
 				srv := newDriver(t, mustEngine(t, sctx, ""), b, newRand(t))
