@@ -31,7 +31,8 @@ C_OPENSSL_LIBS   := $(shell pkg-config --libs openssl 2>/dev/null || echo -lssl 
 C_FLAGS     := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude $(C_OPENSSL_CFLAGS)
 C_SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 C_SO_LINK   := -L$(BUILD) -lsslbio -Wl,-rpath,$(CURDIR)/$(BUILD)
-C_TESTS     := test_engine test_batch test_secure test_handoff test_errqueue test_transport test_peers test_hooks
+C_TESTS     := test_engine test_batch test_secure test_handoff test_errqueue test_transport test_peers \
+               test_info test_hooks
 C_HELPERS   := tests/c/harness.c tests/c/engine_helpers.c
 C_DEPS      := $(C_HELPERS) tests/c/t.h include/sslbio.h
 C_ENGINE_SRC := $(wildcard capi/*.c)

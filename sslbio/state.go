@@ -6,6 +6,7 @@ package sslbio
 import "C"
 
 import (
+	"crypto/tls"
 	"crypto/x509"
 	"runtime"
 )
@@ -18,7 +19,7 @@ type ConnectionState struct {
 	CipherSuite        uint16 // IANA number, as crypto/tls's constants
 	CipherName         string // OpenSSL's name ("TLS_AES_128_GCM_SHA256")
 	CipherBits         int    // secret bits of the cipher (128, 256)
-	Group              string // key exchange group, OpenSSL's name ("X25519")
+	Group              string // key exchange group, OpenSSL's name ("x25519", "secp256r1")
 	NegotiatedProtocol string // ALPN, "" if none
 	// ServerName is the name a client asked for: on a client the one it was
 	// made for, on a server the SNI the client sent ("" if none).
@@ -73,4 +74,14 @@ func (e *Engine) PeerChain() [][]byte {
 		chain = append(chain, der)
 	}
 	return chain
+}
+
+// awaitsTicket reports whether the session may still become resumable: a
+// TLS 1.3 client learns its ticket after the handshake.
+func (e *Engine) awaitsTicket() bool {
+	if e.c == nil || e.role != RoleClient {
+		return false
+	}
+	defer runtime.KeepAlive(e)
+	return C.sslbio_conn_protocol_version(e.c) == C.int(tls.VersionTLS13)
 }
