@@ -1,6 +1,6 @@
 # Faults and hostile peers (tests/faults/). The C programs compile the
-# engine's C sources in (the .so carries the Go runtime, which ASan and
-# valgrind cannot run; it is the same C code):
+# engine's C sources (capi/*.c) in, so that ASan/UBSan instrument the engine
+# too and --wrap=malloc sends its allocations through libfiu:
 #   faults   1-byte I/O and EAGAIN; transport errors and EOF at every k-th
 #            byte (callbacks and feed/drain); bogus callback results;
 #            allocation failure through libfiu (every k-th allocation of the

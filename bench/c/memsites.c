@@ -3,8 +3,8 @@
  * hooks of CRYPTO_set_mem_functions, so this program counts what every
  * site still holds after N connection pairs were established and left
  * idle (the bench's memory measure, without RSS noise), split into client
- * and server endpoints. It links the engine's C sources directly (no Go
- * runtime, whose allocations are not OpenSSL's anyway).
+ * and server endpoints. It compiles the engine's C sources in (capi/[*].c),
+ * the same code as libsslbio.
  *
  *   make bench-memsites [MEMSITES_N=500]
  *

@@ -2,9 +2,9 @@
  * hostile.c): checks, contexts, and a pair of engines connected through a
  * simulated network whose every misbehaviour is configurable.
  *
- * The programs are compiled with the engine's C sources (sslbio/[*].c), not
- * against libsslbio.so: the .so holds the Go runtime, which valgrind and
- * the sanitizers cannot run, and the C engine is the same code. */
+ * The programs are compiled with the engine's C sources (capi/[*].c), not
+ * linked against libsslbio: ASan/UBSan then instrument the engine too, and
+ * --wrap=malloc routes the engine's own allocations through libfiu. */
 #ifndef SSLBIO_FX_H
 #define SSLBIO_FX_H
 
