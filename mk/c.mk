@@ -6,6 +6,7 @@
 #   make test-c          all of the below
 #   make test-c-header   include/sslbio.h alone: gcc -std=c99 -pedantic, g++ -std=c++17 (and clang if installed)
 #   make test-c-symbols  against include/sslbio.h: exported names, soname, no Go, the .a's names
+#   make test-c-lib-without-go  `make lib` in a copy of the tree with no go on PATH and GO=false
 #   make test-c-unit     tests linked against build/libsslbio.so, plus dlopen of it
 #   make test-c-asan     tests with -fsanitize=address,undefined and capi/*.c compiled in, instrumented
 #   make test-c-static   test_engine linked -static against build/libsslbio.a (pkg-config --static)
@@ -30,10 +31,10 @@ C_EXAMPLES  := epoll_server select_client cxx_handoff
 C_VALGRIND  := valgrind --quiet --error-exitcode=99 --leak-check=full \
                --errors-for-leak-kinds=definite --show-leak-kinds=definite
 
-.PHONY: test-c test-c-header test-c-symbols test-c-unit test-c-asan test-c-static \
+.PHONY: test-c test-c-header test-c-symbols test-c-lib-without-go test-c-unit test-c-asan test-c-static \
         test-c-valgrind test-c-examples demo-c c-build
 
-test-c: test-c-header test-c-symbols test-c-unit test-c-asan test-c-static test-c-valgrind \
+test-c: test-c-header test-c-symbols test-c-lib-without-go test-c-unit test-c-asan test-c-static test-c-valgrind \
         test-c-examples
 	@echo "test-c: all C checks passed"
 
@@ -87,6 +88,9 @@ test-c-header:
 
 test-c-symbols: lib
 	tests/c/check_symbols.sh $(LIB_SO) $(LIB_A)
+
+test-c-lib-without-go:
+	tests/c/check_lib_without_go.sh
 
 # Each test program prints "ok NAME" per test; T_TIMEOUT bounds each one.
 test-c-unit: certs $(C_NORMAL) $(C_OUT)/normal/test_dlopen
