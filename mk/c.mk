@@ -12,6 +12,9 @@
 #   make test-c-static   test_engine linked -static against build/libsslbio.a (pkg-config --static)
 #   make test-c-valgrind tests under valgrind memcheck (shared library, no suppressions)
 #   make test-c-examples examples/c against openssl s_client/s_server, Python ssl, curl
+#   make test-c-quickstart  README's C quick start as written: its cc line, its run line vs s_server -www
+#   make test-c-install  make install (PREFIX, then DESTDIR staging); select_client built with
+#                        pkg-config alone (shared, then -static) runs against openssl s_server
 #   make demo-c          the epoll server with every client, printing what each negotiated
 
 TEST_TARGETS += test-c
@@ -27,15 +30,15 @@ C_TESTS     := test_engine test_batch test_secure test_handoff test_errqueue tes
 C_HELPERS   := tests/c/harness.c tests/c/engine_helpers.c
 C_DEPS      := $(C_HELPERS) tests/c/t.h include/sslbio.h
 C_ENGINE_SRC := $(wildcard capi/*.c)
-C_EXAMPLES  := epoll_server select_client cxx_handoff
+C_EXAMPLES  := epoll_server select_client cxx_handoff quickstart
 C_VALGRIND  := valgrind --quiet --error-exitcode=99 --leak-check=full \
                --errors-for-leak-kinds=definite --show-leak-kinds=definite
 
 .PHONY: test-c test-c-header test-c-symbols test-c-lib-without-go test-c-unit test-c-asan test-c-static \
-        test-c-valgrind test-c-examples demo-c c-build
+        test-c-valgrind test-c-examples test-c-quickstart test-c-install demo-c c-build
 
-test-c: test-c-header test-c-symbols test-c-lib-without-go test-c-unit test-c-asan test-c-static test-c-valgrind \
-        test-c-examples
+test-c: test-c-header test-c-symbols test-c-lib-without-go test-c-unit test-c-asan test-c-static \
+        test-c-valgrind test-c-examples test-c-quickstart test-c-install
 	@echo "test-c: all C checks passed"
 
 # ---- builds ----
@@ -116,6 +119,12 @@ test-c-valgrind: certs $(C_NORMAL) $(C_OUT)/normal/test_dlopen
 
 test-c-examples: certs $(C_EX_BINS)
 	tests/c/run_examples.sh $(C_OUT)/examples
+
+test-c-quickstart: lib certs
+	tests/c/check_quickstart.sh
+
+test-c-install: lib certs
+	MAKE="$(MAKE)" CC="$(CC)" tests/c/check_install.sh
 
 demo-c: certs $(C_EX_BINS)
 	@SHOW=1 tests/c/run_examples.sh $(C_OUT)/examples
