@@ -38,7 +38,7 @@ test-bench: all $(BENCH_BINS)
 # (bench/c/memsites.c, with the engine's C sources compiled in).
 MEMSITES_N ?= 500
 .PHONY: bench-memsites
-$(BENCH_DIR)/memsites: bench/c/memsites.c $(wildcard capi/*.c capi/*.h) include/sslbio.h
+$(BENCH_DIR)/memsites: bench/c/memsites.c tests/c/pair.h $(wildcard capi/*.c capi/*.h) include/sslbio.h
 	@mkdir -p $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -Iinclude -Icapi $$(pkg-config --cflags openssl) -o $@ $< \
 	    $(wildcard capi/*.c) $$(pkg-config --libs openssl) -lpthread

@@ -28,7 +28,7 @@ C_SAN       := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-
 C_SO_LINK   := -L$(BUILD) -lsslbio -Wl,-rpath,$(CURDIR)/$(BUILD)
 C_TESTS     := test_engine test_batch test_secure test_handoff test_errqueue test_transport test_peers
 C_HELPERS   := tests/c/harness.c tests/c/engine_helpers.c
-C_DEPS      := $(C_HELPERS) tests/c/t.h include/sslbio.h
+C_DEPS      := $(C_HELPERS) tests/c/t.h tests/c/pair.h include/sslbio.h
 C_ENGINE_SRC := $(wildcard capi/*.c)
 C_EXAMPLES  := epoll_server select_client cxx_handoff quickstart
 C_VALGRIND  := valgrind --quiet --error-exitcode=99 --leak-check=full \
@@ -58,7 +58,7 @@ $(C_OUT)/static/test_engine: tests/c/test_engine.c $(C_DEPS) $(LIB_A) $(PC)
 	$(CC) $(C_FLAGS) -static -o $@ $< $(C_HELPERS) \
 	    $$(PKG_CONFIG_PATH=$(BUILD) $(PKG_CONFIG) --static --cflags --libs sslbio)
 
-$(C_OUT)/normal/test_dlopen: tests/c/test_dlopen.c tests/c/harness.c tests/c/t.h include/sslbio.h
+$(C_OUT)/normal/test_dlopen: tests/c/test_dlopen.c tests/c/harness.c tests/c/t.h tests/c/pair.h include/sslbio.h
 	@mkdir -p $(@D)
 	$(CC) $(C_FLAGS) -o $@ $< tests/c/harness.c -ldl   # no libsslbio, no OpenSSL
 

@@ -19,7 +19,7 @@ TEST_TARGETS += faults
 FX_DIR    := $(BUILD)/faults
 FX_OSSL   := $(shell pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 FX_ENGINE := $(wildcard capi/*.c)
-FX_DEPS   := tests/faults/fx.h $(FX_ENGINE) $(wildcard capi/*.h) include/sslbio.h
+FX_DEPS   := tests/faults/fx.h tests/c/pair.h $(FX_ENGINE) $(wildcard capi/*.h) include/sslbio.h
 FX_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -Icapi
 FX_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The engine's own allocations go through libfiu's fault points too.

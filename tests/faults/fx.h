@@ -248,7 +248,9 @@ static uint32_t fx_sum(uint32_t s, const unsigned char *p, size_t n) {
 }
 
 /* Feed/drain mode: move bytes between the pipes and the engine by hand,
- * applying the same fault model. */
+ * applying the same fault model. (Engine <-> simulated network, not engine
+ * <-> engine: the faults happen on the pipes, so pair.h's mover does not
+ * apply.) */
 static void fx_manual_io(fx_side *s) {
   fx_end *e = &s->end;
   for (;;) { /* drain */
