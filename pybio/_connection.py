@@ -501,13 +501,17 @@ class Connection:
             _lib.conn_reject_client_hello(self._hp, int(alert))
 
     def _verify(self) -> None:
-        fn = self._context._verify_callback
+        ctx = self._context
+        fn = ctx._verify_callback
+        result = ctx._verify_results.pop(self._h, None)
+        if result is None:
+            result = _lib.conn_verify_result(self._hp)
         try:
             if fn is None:  # a context switched to one without a callback
-                accept = _lib.conn_verify_result(self._hp) == 0
+                accept = result == 0
             else:
                 self._peer_cache = None
-                accept = fn(self, self.peer_chain(), _lib.conn_verify_result(self._hp)) is True
+                accept = fn(self, self.peer_chain(), result) is True
         except BaseException:
             _lib.conn_verify_done(self._hp, 0)
             _handshake(self._hp)  # fail now: the alert is queued to drain

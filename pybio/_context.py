@@ -95,6 +95,7 @@ class Context:
         self._keylog_cb = None  # the C-callable keylog fn, kept alive here
         self._verify_callback: Optional[Callable[..., Any]] = None
         self._verify_cb = None  # the C-callable verify fn, kept alive here
+        self._verify_results: dict = {}  # sslbio_conn* -> OpenSSL's result, until used
 
     @classmethod
     def from_handle(cls, handle: int, role: Optional[int] = None) -> "Context":
@@ -400,7 +401,7 @@ class Context:
     def keylog_filename(self, filename: Optional[StrPath]) -> None:
         h = self._live()
         if filename is None:
-            self._check(_lib.ctx_set_keylog(h, None, None), "key log")
+            self._check(_lib.ctx_set_keylog(h, _lib.KEYLOG_FN(), None), "key log")
             self._keylog_filename = None
             self._keylog_cb = None
             return
@@ -436,17 +437,20 @@ class Context:
         setter: before the first connection."""
         h = self._live()
         if fn is None:
-            self._check(_lib.ctx_set_verify_callback(h, None, None), "verify callback")
+            self._check(_lib.ctx_set_verify_callback(h, _lib.VERIFY_FN(), None), "verify callback")
             self._verify_callback = None
             self._verify_cb = None
             return
         if not callable(fn):
             raise TypeError("set_verify_callback needs a callable or None")
         want_verify = _lib.STATUS["WANT_VERIFY"]
+        results = self._verify_results
 
-        def verify(_user, _conn, _result):
+        def verify(_user, conn, result):
             # Defer: the Python side decides in the same handshake call,
-            # outside the engine (see Connection._run_hooks).
+            # outside the engine (see Connection._verify), with OpenSSL's
+            # result as the engine gave it here.
+            results[conn] = result
             return want_verify
 
         cb = _lib.VERIFY_FN(verify)
