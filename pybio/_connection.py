@@ -822,8 +822,10 @@ class Connection:
 
     def get_channel_binding(self, cb_type: str = "tls-unique") -> Optional[bytes]:
         """Channel binding data as :meth:`ssl.SSLObject.get_channel_binding`:
-        ``"tls-unique"`` (RFC 5929; TLS 1.2, None on TLS 1.3, where it is
-        not defined) or ``"tls-exporter"`` (RFC 9266: 32 bytes of the
+        ``"tls-unique"`` (RFC 5929; TLS 1.2. None on TLS 1.3, where RFC 9266
+        leaves it undefined: the stdlib returns OpenSSL's first Finished
+        there, which pybio cannot reach through include/sslbio.h alone; use
+        "tls-exporter") or ``"tls-exporter"`` (RFC 9266: 32 bytes of the
         exporter, label "EXPORTER-Channel-Binding", empty context). None
         before the handshake."""
         if cb_type not in CHANNEL_BINDING_TYPES:
@@ -836,7 +838,7 @@ class Connection:
         n = _lib.conn_tls_unique(hp, None, 0)
         if n < 0:
             raise self._error(n, "tls_unique")
-        if n == 0:
+        if n == 0:  # TLS 1.3: not defined (RFC 9266); see the docstring
             return None
         buf = create_string_buffer(n)
         n = _lib.conn_tls_unique(hp, buf, n)
