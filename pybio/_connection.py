@@ -60,6 +60,13 @@ _WANT_WRITE = _lib.WANT_WRITE
 _CLOSED = _lib.CLOSED
 _TRUNCATED = _lib.TRUNCATED
 _ERROR = _lib.ERROR
+_WANT_CLIENT_HELLO = _lib.STATUS["WANT_CLIENT_HELLO"]
+_WANT_VERIFY = _lib.STATUS["WANT_VERIFY"]
+_ALERT_HANDSHAKE_FAILURE = 40
+_ALERT_INTERNAL_ERROR = 80
+
+#: The channel binding types get_channel_binding() knows.
+CHANNEL_BINDING_TYPES = ("tls-unique", "tls-exporter")
 _PyBUF_READ = _lib.PyBUF_READ
 _PyBUF_WRITE = _lib.PyBUF_WRITE
 _ERRNO_WANT_READ = ssl.SSL_ERROR_WANT_READ
@@ -459,9 +466,57 @@ class Connection:
         if r:
             if r == _WANT_READ and self._io is None:
                 raise _SSLWantReadError(_ERRNO_WANT_READ, _WANT_READ_MSG)
-            raise self._error(r, "handshake")
+            if r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+                r = self._run_hooks(r)
+            if r:
+                raise self._error(r, "handshake")
         if not self._est:
             self._establish()
+
+    def _run_hooks(self, r: int) -> int:
+        """The handshake paused (r is WANT_CLIENT_HELLO or WANT_VERIFY):
+        call the Python hook, answer, resume; until it no longer pauses.
+        Returns the handshake's status. An exception raised by a hook
+        fails the handshake (its alert queued to drain) and propagates."""
+        while r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+            if r == _WANT_CLIENT_HELLO:
+                self._client_hello()
+            else:
+                self._verify()
+            r = _handshake(self._hp)
+        return r
+
+    def _client_hello(self) -> None:
+        ctx = self._context
+        fn = ctx._sni_callback
+        try:
+            alert = None if fn is None else fn(self, self.server_name, ctx)
+        except BaseException:
+            _lib.conn_reject_client_hello(self._hp, _ALERT_HANDSHAKE_FAILURE)
+            _handshake(self._hp)  # fail now: the alert is queued to drain
+            raise
+        if alert is not None:
+            if not isinstance(alert, int) or not 0 <= alert <= 255:
+                alert = _ALERT_INTERNAL_ERROR
+            _lib.conn_reject_client_hello(self._hp, int(alert))
+
+    def _verify(self) -> None:
+        ctx = self._context
+        fn = ctx._verify_callback
+        result = ctx._verify_results.pop(self._h, None)
+        if result is None:
+            result = _lib.conn_verify_result(self._hp)
+        try:
+            if fn is None:  # a context switched to one without a callback
+                accept = result == 0
+            else:
+                self._peer_cache = None
+                accept = fn(self, self.peer_chain(), result) is True
+        except BaseException:
+            _lib.conn_verify_done(self._hp, 0)
+            _handshake(self._hp)  # fail now: the alert is queued to drain
+            raise
+        _lib.conn_verify_done(self._hp, 1 if accept else 0)
 
     def read(self, len: int = 1024, buffer: Any = None) -> Union[bytes, int]:  # noqa: A002
         """Up to ``len`` bytes of plaintext; with ``buffer``, read into it and
@@ -486,7 +541,8 @@ class Connection:
             if not self._est:
                 self._establish()
             return self._buf[:n]
-        self._read_end(n)
+        if self._read_end(n):
+            return self.read(len)
         return b""
 
     def _read_into(self, size: int, buffer: Any) -> int:
@@ -503,15 +559,22 @@ class Connection:
             if not self._est:
                 self._establish()
             return n
-        self._read_end(n)
+        if self._read_end(n):
+            return self._read_into(size, buffer)
         return 0
 
-    def _read_end(self, n: int) -> None:
-        """A read returned status n: return for a clean close, else raise."""
+    def _read_end(self, n: int) -> bool:
+        """A read returned status n: return False for a clean close, True
+        when a hook ran and the handshake completed (read again), else
+        raise."""
         if n == _CLOSED:
-            return
+            return False
         if n == _TRUNCATED and self._suppress:
-            return
+            return False
+        if n == _WANT_CLIENT_HELLO or n == _WANT_VERIFY:
+            n = self._run_hooks(n)
+            if not n:
+                return True
         raise self._error(n, "read")
 
     def write(self, data: Buffer) -> int:
@@ -529,6 +592,10 @@ class Connection:
             if not self._est:
                 self._establish()
             return r
+        if r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+            r = self._run_hooks(r)
+            if not r:
+                return self.write(data)
         raise self._error(r, "write")
 
     # ---- batched calls: one C call where two follow each other ----
@@ -557,6 +624,16 @@ class Connection:
 
     def _write_drain_end(self, r: int, d: int) -> Tuple[int, bytes]:
         """write_drain's result from the C call's (r, drained)."""
+        if r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+            # A hook ran: the count is 0 (call again), the output is
+            # whatever the resumed handshake left to send.
+            out = self._buf[:d] if d else b""
+            r = self._run_hooks(r)
+            if r and (self._io is not None or (r != _WANT_READ and r != _WANT_WRITE)):
+                raise self._error(r, "write")
+            if not r and not self._est:
+                self._establish()
+            return 0, out + self.drain()
         if r < 0 and not ((r == _WANT_READ or r == _WANT_WRITE) and self._io is None):
             raise self._error(r, "write")  # nothing was drained
         out = self._buf[:d] if d else b""
@@ -608,6 +685,12 @@ class Connection:
 
     def _feed_read_end(self, r: int) -> Optional[bytes]:
         """feed_read's plaintext for a read status r: None or b"", or raise."""
+        if r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+            r = self._run_hooks(r)  # then: none ready yet (see wants())
+            if not r:
+                if not self._est:
+                    self._establish()
+                return None
         if (r == _WANT_READ or r == _WANT_WRITE) and self._io is None:
             return None
         self._read_end(r)
@@ -682,8 +765,86 @@ class Connection:
 
     @property
     def context(self):
-        """The :class:`pybio.Context` this connection was made from."""
+        """The :class:`pybio.Context` this connection uses: the one it was
+        made from, or the one an ``sni_callback`` switched to."""
         return self._context
+
+    @context.setter
+    def context(self, ctx) -> None:
+        """Server, inside :attr:`Context.sni_callback` only (as the stdlib's
+        ``SSLObject.context = ...``): go on with ``ctx``'s certificate, key,
+        CA list, verify mode, ALPN, ticket keys and callbacks."""
+        from ._context import Context, SERVER
+
+        if not isinstance(ctx, Context):
+            raise TypeError("context must be a pybio.Context")
+        if ctx._role != SERVER or not self._server_side:
+            raise ValueError("switching the context is for server connections and contexts")
+        r = _lib.conn_use_context(self.handle_ptr, ctx._live())
+        if r == _lib.EINVAL:
+            raise ValueError("the context can only be switched inside sni_callback "
+                             "(while the handshake is paused at the ClientHello)")
+        if r:
+            raise self._error(r, "use_context")
+        self._context = ctx
+        self._verified = ctx._verify_mode != ssl.CERT_NONE
+
+    # ---- keying material ----
+
+    def export_keying_material(self, label: Union[str, bytes], length: int,
+                               context: Optional[bytes] = None) -> bytes:
+        """RFC 5705 / RFC 8446 7.5 exporter: ``length`` bytes of keying
+        material for ``label`` (str or bytes) and ``context`` (None: no
+        context, distinct from b"" in TLS 1.2). After the handshake only."""
+        if isinstance(label, str):
+            label = label.encode("ascii")
+        label = bytes(label)
+        if b"\0" in label:
+            raise ValueError("export_keying_material: the label contains a NUL byte")
+        length = int(length)
+        if length <= 0:
+            raise ValueError("export_keying_material: length must be positive")
+        hp = self.handle_ptr
+        if not _lib.conn_is_handshake_done(hp):
+            raise ValueError("export_keying_material: the handshake has not completed")
+        if context is not None:
+            context = bytes(context)
+        out = create_string_buffer(length)
+        r = _lib.conn_export_keying_material(hp, out, length, label, context,
+                                             0 if context is None else len(context))
+        if r == _lib.EINVAL:
+            raise ValueError("export_keying_material: the handshake has not completed")
+        if r:
+            raise _errors.SSLError(ssl.SSL_ERROR_SSL,
+                                   "export_keying_material: OpenSSL refused the export "
+                                   f"(label {label!r}, length {length})")
+        return out.raw
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> Optional[bytes]:
+        """Channel binding data as :meth:`ssl.SSLObject.get_channel_binding`:
+        ``"tls-unique"`` (RFC 5929; TLS 1.2. None on TLS 1.3, where RFC 9266
+        leaves it undefined: the stdlib returns OpenSSL's first Finished
+        there, which pybio cannot reach through include/sslbio.h alone; use
+        "tls-exporter") or ``"tls-exporter"`` (RFC 9266: 32 bytes of the
+        exporter, label "EXPORTER-Channel-Binding", empty context). None
+        before the handshake."""
+        if cb_type not in CHANNEL_BINDING_TYPES:
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        hp = self.handle_ptr
+        if not _lib.conn_is_handshake_done(hp):
+            return None
+        if cb_type == "tls-exporter":
+            return self.export_keying_material(b"EXPORTER-Channel-Binding", 32, b"")
+        n = _lib.conn_tls_unique(hp, None, 0)
+        if n < 0:
+            raise self._error(n, "tls_unique")
+        if n == 0:  # TLS 1.3: not defined (RFC 9266); see the docstring
+            return None
+        buf = create_string_buffer(n)
+        n = _lib.conn_tls_unique(hp, buf, n)
+        if n < 0:
+            raise self._error(n, "tls_unique")
+        return buf.raw[:n]
 
     @property
     def server_side(self) -> bool:

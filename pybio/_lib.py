@@ -126,6 +126,11 @@ _API_V1_FIELDS = (
     "ctx_set_key_password", "ctx_role", "ctx_get_verify", "conn_error_info", "conn_error_entry",
     "conn_protocol_version", "conn_cipher_id", "conn_cipher_bits", "conn_group",
     "conn_pending_plaintext",
+    # hooks for servers and protocols
+    "ctx_set_client_hello_pause", "conn_server_name", "conn_client_alpn", "conn_use_context",
+    "conn_reject_client_hello", "ctx_set_keylog", "conn_export_keying_material",
+    "conn_tls_unique", "ctx_set_verify_callback", "conn_verify_done", "conn_peer_cert_count",
+    "conn_peer_cert_der", "conn_session_reused", "ctx_set_ticket_keys",
 )
 
 
@@ -174,6 +179,10 @@ class ErrorEntry(Structure):
 # works from GIL-releasing calls.
 RECV_FN = ctypes.CFUNCTYPE(c_long, c_void_p, c_void_p, c_size_t)
 SEND_FN = ctypes.CFUNCTYPE(c_long, c_void_p, c_void_p, c_size_t)
+# Hooks: sslbio_keylog_fn(void *user, const char *line) and
+# sslbio_verify_fn(void *user, sslbio_conn *conn, long verify_result) -> int.
+KEYLOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
+VERIFY_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_long)
 
 _P = c_void_p  # sslbio_ctx*, sslbio_conn*, SSL_CTX*, SSL*: opaque pointers
 _S = True      # release the GIL
@@ -251,6 +260,18 @@ SIGNATURES = {
     "sslbio_conn_set_session": (c_int, [_P, c_void_p, c_size_t], _F),
     "sslbio_conn_set_transport": (c_int, [_P, RECV_FN, SEND_FN, c_void_p], _F),
     "sslbio_conn_flush": (c_int, [_P], _S),
+    # hooks for servers and protocols
+    "sslbio_ctx_set_client_hello_pause": (c_int, [_P, c_int], _F),
+    "sslbio_conn_client_alpn": (c_long, [_P, c_char_p, c_size_t], _F),
+    "sslbio_conn_use_context": (c_int, [_P, _P], _F),
+    "sslbio_conn_reject_client_hello": (c_int, [_P, c_int], _F),
+    "sslbio_ctx_set_keylog": (c_int, [_P, KEYLOG_FN, c_void_p], _F),
+    "sslbio_conn_export_keying_material": (c_int, [_P, c_void_p, c_size_t, c_char_p, c_void_p,
+                                                   c_size_t], _F),
+    "sslbio_conn_tls_unique": (c_long, [_P, c_void_p, c_size_t], _F),
+    "sslbio_ctx_set_verify_callback": (c_int, [_P, VERIFY_FN, c_void_p], _F),
+    "sslbio_conn_verify_done": (c_int, [_P, c_int], _F),
+    "sslbio_ctx_set_ticket_keys": (c_int, [_P, c_void_p, c_size_t], _F),
 }
 
 # Hot-path twins: the same C functions a second time, as ``raw_<name>``,
