@@ -4,7 +4,7 @@
 # Each time: the files are where they belong (libsslbio.so.<ABI> and its
 # libsslbio.so link, libsslbio.a, include/sslbio.h, lib/pkgconfig/sslbio.pc
 # naming PREFIX, without rpath or the build tree); examples/c/select_client.c,
-# built with `pkg-config --cflags --libs sslbio` alone, needs the installed
+# built with `pkg-config --cflags --libs sslbio libcrypto` alone, needs the installed
 # soname, has no rpath and runs (LD_LIBRARY_PATH=<prefix>/lib) against
 # openssl s_server; the same program built -static with
 # `pkg-config --static` needs no shared library at all and runs too.
@@ -64,9 +64,11 @@ install_and_use() {
   local pc=(env PKG_CONFIG_PATH="$lib/pkgconfig")
   [ -z "$dest" ] || pc+=(PKG_CONFIG_SYSROOT_DIR="$dest") # a packager's staged tree
   local flags sflags
-  flags=$("${pc[@]}" pkg-config --cflags --libs sslbio)
-  sflags=$("${pc[@]}" pkg-config --static --cflags --libs sslbio)
-  echo "     pkg-config --cflags --libs sslbio: $flags"
+  # select_client checks a --pin with OpenSSL itself: libcrypto is its own
+  # dependency, beside sslbio (whose own OpenSSL is Requires.private).
+  flags=$("${pc[@]}" pkg-config --cflags --libs sslbio libcrypto)
+  sflags=$("${pc[@]}" pkg-config --static --cflags --libs sslbio libcrypto)
+  echo "     pkg-config --cflags --libs sslbio libcrypto: $flags"
   (cd "$dir" && $CC -std=c11 -Wall -Wextra -Werror -o app app.c $flags) ||
     { echo "FAIL $name: build with pkg-config"; fail=1; return 0; }
 
