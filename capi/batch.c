@@ -16,7 +16,7 @@ long sslbio_conn_write_drain(sslbio_conn *conn, const void *buf, size_t len, voi
   /* Arguments first: a write accepted, then refused for its drain, would
    * report an error for bytes that were taken. */
   if (drained == NULL || (out == NULL && cap > 0))
-    return sslbio__fail(conn, "write_drain", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "write_drain", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         drained == NULL ? "NULL drained" : "NULL out buffer");
   long written = sslbio_conn_write(conn, buf, len);
   /* A fatal error leaves its alert queued for drain(), as after any call:
@@ -37,7 +37,7 @@ long sslbio_conn_feed_read(sslbio_conn *conn, const void *in, size_t len, size_t
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (fed == NULL || buf == NULL || cap == 0) /* before feeding, as in write_drain */
-    return sslbio__fail(conn, "feed_read", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "feed_read", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         fed == NULL ? "NULL fed" : "NULL or empty read buffer");
   if (len > 0) { /* nothing to feed is a plain read, also after feed_eof */
     long n = sslbio_conn_feed(conn, in, len);

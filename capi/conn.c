@@ -49,7 +49,7 @@ static const char *checked_name(sslbio_ctx *ctx, const char *server_name, int *o
   int verify = ctx->role == SSLBIO_CLIENT && ctx->verify_mode != SSLBIO_VERIFY_NONE;
   /* Chain verification without the name check would accept any certificate
    * the CA ever issued (rule 7). A wrapped SSL_CTX is configured by its owner. */
-  *ok = !(verify && server_name == NULL && !ctx->wrapped);
+  *ok = !(verify && server_name == NULL && !ctx->wrapped && !ctx->no_check_hostname);
   if (!*ok) {
     pthread_mutex_lock(&ctx->lock);
     sslbio__ctx_set_error(ctx, "sslbio: new engine: a verifying client needs a server name "
@@ -66,12 +66,15 @@ static int configure(sslbio_conn *conn, const char *server_name) {
    * 64-byte round trip); release_record_buffers() frees them once the engine
    * goes idle instead, which keeps idle memory just as low. */
   SSL_set_mode(conn->ssl, SSL_MODE_ENABLE_PARTIAL_WRITE | SSL_MODE_ACCEPT_MOVING_WRITE_BUFFER);
+  sslbio__hello_reset(conn);
+  sslbio__verify_configure(conn);
   if (conn->role == SSLBIO_SERVER) {
     SSL_set_accept_state(conn->ssl);
     return 1;
   }
   SSL_set_connect_state(conn->ssl);
-  return set_peer_name(conn, server_name, conn->ctx->verify_mode != SSLBIO_VERIFY_NONE);
+  return set_peer_name(conn, server_name,
+                       conn->ctx->verify_mode != SSLBIO_VERIFY_NONE && !conn->ctx->no_check_hostname);
 }
 
 sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
@@ -93,7 +96,8 @@ sslbio_conn *sslbio_conn_new(sslbio_ctx *ctx, const char *server_name) {
   conn->ctx = sslbio_ctx_ref(ctx);
   sslbio__clear_queue();
   conn->ssl = SSL_new(ctx->ssl_ctx);
-  if (conn->ssl == NULL || !sslbio__queues_attach(conn) || !configure(conn, server_name)) {
+  if (conn->ssl == NULL || !sslbio__conn_attach(conn) || !sslbio__queues_attach(conn) ||
+      !configure(conn, server_name)) {
     pthread_mutex_lock(&ctx->lock);
     unsigned long code = ERR_peek_last_error();
     sslbio__ctx_set_error(ctx, "sslbio: new engine: %s",
@@ -118,7 +122,7 @@ int sslbio_conn_reset(sslbio_conn *conn, const char *server_name) {
   server_name = checked_name(conn->ctx, server_name, &ok);
   if (!ok) {
     conn->dead = 0;
-    return sslbio__fail(conn, "reset", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "reset", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "a verifying client needs a server name");
   }
   sslbio__clear_queue();
@@ -147,6 +151,8 @@ void sslbio_conn_free(sslbio_conn *conn) {
   free(conn->server_name);
   free(conn->alpn);
   free(conn->err);
+  sslbio__hello_reset(conn);
+  sslbio__verify_forget(conn);
   free(conn);
 }
 
@@ -156,15 +162,15 @@ long sslbio_conn_feed(sslbio_conn *conn, const void *buf, size_t len) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (buf == NULL && len > 0)
-    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL buffer");
+    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "NULL buffer");
   if (conn->in.eof)
-    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "feed after feed_eof");
+    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "feed after feed_eof");
   if (len == 0)
     return 0;
   unsigned char *at;
   long room = sslbio__in_room(conn, &at);
   if (room < 0)
-    return sslbio__fail(conn, "feed", SSLBIO_ENOMEM, SSLBIO__KIND_NOMEM, "out of memory");
+    return sslbio__fail(conn, "feed", SSLBIO_ENOMEM, SSLBIO_KIND_NOMEM, "out of memory");
   if (room == 0)
     return 0; /* full: at is NULL, keep the rest (backpressure) */
   size_t n = len < (size_t)room ? len : (size_t)room;
@@ -177,7 +183,7 @@ long sslbio_conn_drain(sslbio_conn *conn, void *buf, size_t cap) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (buf == NULL && cap > 0)
-    return sslbio__fail(conn, "drain", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "NULL buffer");
+    return sslbio__fail(conn, "drain", SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "NULL buffer");
   const unsigned char *at;
   size_t avail = sslbio__out_data(conn, &at);
   size_t n = cap < avail ? cap : avail;
@@ -223,36 +229,48 @@ int sslbio__do_handshake(sslbio_conn *conn) {
     return dead_status(conn);
   if (conn->handshake_done)
     return SSLBIO_OK;
+  if (conn->hello_state == SSLBIO__HELLO_PAUSED)
+    conn->hello_state = SSLBIO__HELLO_RESUMED; /* the application chose (hello.c) */
+  if (conn->verify_state == SSLBIO__VERIFY_PENDING)
+    return SSLBIO_WANT_VERIFY; /* until verify_done (verify.c) */
   sslbio__clear_queue();
   int ret = SSL_do_handshake(conn->ssl);
   if (ret == 1) {
+    int st = sslbio__verify_completed(conn);
+    if (st != SSLBIO_OK)
+      return st;
     conn->handshake_done = 1;
     release_record_buffers(conn);
     return SSLBIO_OK;
   }
   int st = sslbio__translate(conn, "handshake", ret);
+  /* The pause comes from the very call that deferred, not a WANT_READ. */
+  if (st == SSLBIO_WANT_READ && conn->verify_state == SSLBIO__VERIFY_PENDING)
+    return SSLBIO_WANT_VERIFY;
   if (st == SSLBIO_WANT_READ)
     release_record_buffers(conn);
   return st;
 }
 
 /* Result of SSL_read_ex/SSL_write_ex (ret, n bytes moved) as a count or a
- * status. Either may complete the handshake they drive implicitly. */
+ * status. Reads and writes drive an unfinished handshake through
+ * sslbio__do_handshake first, so its pauses and the verification hold
+ * apply to them too (OpenSSL's implicit handshake would read on past them). */
 static long io_result(sslbio_conn *conn, const char *op, int ret, size_t n) {
-  if (ret > 0) {
-    conn->handshake_done = 1;
+  if (ret > 0)
     return (long)(n > LONG_MAX ? LONG_MAX : n);
-  }
-  int st = sslbio__translate(conn, op, ret);
-  if (!conn->handshake_done && SSL_is_init_finished(conn->ssl))
-    conn->handshake_done = 1;
-  return st;
+  return sslbio__translate(conn, op, ret);
 }
 
 long sslbio__do_read(sslbio_conn *conn, void *buf, size_t cap) {
   sslbio__release_idle(conn); /* a feed_buffer offer that was not used */
   if (conn->dead)
     return dead_status(conn);
+  if (!conn->handshake_done) {
+    int st = sslbio__do_handshake(conn);
+    if (st != SSLBIO_OK)
+      return st;
+  }
   sslbio__clear_queue();
   size_t n = 0;
   int ret = SSL_read_ex(conn->ssl, buf, cap, &n); /* before io_result reads n */
@@ -267,8 +285,13 @@ long sslbio__do_write(sslbio_conn *conn, const void *buf, size_t len) {
   if (conn->dead)
     return dead_status(conn);
   if (SSL_get_shutdown(conn->ssl) & SSL_SENT_SHUTDOWN)
-    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "write after shutdown sent close_notify");
+  if (!conn->handshake_done) {
+    int st = sslbio__do_handshake(conn);
+    if (st != SSLBIO_OK)
+      return st;
+  }
   if (conn->out.len >= SSLBIO__OUT_CAP)
     return SSLBIO_WANT_WRITE; /* drain first; nothing was taken (see queue.c) */
   sslbio__clear_queue();
@@ -293,7 +316,7 @@ int sslbio__do_shutdown(sslbio_conn *conn) {
   if (conn->dead)
     return dead_status(conn);
   if (!conn->handshake_done)
-    return sslbio__fail(conn, "shutdown", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "shutdown", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "shutdown before the handshake completed");
   if (conn->shutdown_sent) {
     /* Never call SSL_shutdown again: it would discard application data
@@ -345,7 +368,7 @@ long sslbio_conn_read(sslbio_conn *conn, void *buf, size_t cap) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (buf == NULL || cap == 0)
-    return sslbio__fail(conn, "read", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "read", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "NULL or empty buffer");
   if (conn->recv_fn != NULL)
     return sslbio__pump(conn, "read", read_op, buf, cap);
@@ -356,7 +379,7 @@ long sslbio_conn_write(sslbio_conn *conn, const void *buf, size_t len) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (buf == NULL || len == 0)
-    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "write", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "NULL or empty buffer");
   if (conn->recv_fn != NULL)
     return sslbio__pump(conn, "write", write_op, (void *)buf, len);
@@ -375,7 +398,9 @@ int sslbio_conn_wants(sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return 0;
   int mask = 0;
-  if (conn->dead || conn->closed || conn->in.eof) {
+  if (conn->verify_state == SSLBIO__VERIFY_PENDING || conn->hello_state == SSLBIO__HELLO_PAUSED) {
+    /* Paused for the application: no call makes progress until it answers. */
+  } else if (conn->dead || conn->closed || conn->in.eof) {
     mask = SSLBIO_HAS_PLAINTEXT; /* a read returns the close or error now */
   } else if (SSL_pending(conn->ssl) > 0) {
     mask = SSLBIO_HAS_PLAINTEXT;
@@ -401,7 +426,7 @@ int sslbio_conn_key_update(sslbio_conn *conn, int update_peer) {
   if (conn->dead)
     return dead_status(conn);
   if (!conn->handshake_done || SSL_version(conn->ssl) != TLS1_3_VERSION)
-    return sslbio__fail(conn, "key update", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "key update", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "key update needs a completed TLS 1.3 handshake");
   sslbio__clear_queue();
   if (SSL_key_update(conn->ssl, update_peer ? SSL_KEY_UPDATE_REQUESTED

@@ -59,6 +59,14 @@ int sslbio__setter_begin(sslbio_ctx *ctx, const char *what, int args_ok) {
   return SSLBIO_OK;
 }
 
+/* The SSLBIO_VERIFY_* mode that an SSL_CTX's verify flags amount to. */
+static int verify_mode_of(const SSL_CTX *ssl_ctx) {
+  int mode = SSL_CTX_get_verify_mode(ssl_ctx);
+  return !(mode & SSL_VERIFY_PEER)                 ? SSLBIO_VERIFY_NONE
+         : (mode & SSL_VERIFY_FAIL_IF_NO_PEER_CERT) ? SSLBIO_VERIFY_REQUIRE_PEER
+                                                    : SSLBIO_VERIFY_PEER;
+}
+
 static sslbio_ctx *ctx_alloc(SSL_CTX *ssl_ctx, int role) {
   sslbio_ctx *ctx = calloc(1, sizeof(*ctx));
   if (ctx == NULL)
@@ -104,6 +112,14 @@ sslbio_ctx *sslbio_ctx_new(int role) {
     return NULL;
   }
   ctx->verify_mode = role == SSLBIO_CLIENT ? SSLBIO_VERIFY_PEER : SSLBIO_VERIFY_NONE;
+  sslbio__ctx_passwords(ctx);
+  if (role == SSLBIO_SERVER) {
+    sslbio__hello_install(ctx);
+    if (!sslbio__tickets_init(ctx)) {
+      sslbio_ctx_free(ctx);
+      return NULL;
+    }
+  }
   return ctx;
 }
 
@@ -117,15 +133,28 @@ sslbio_ctx *sslbio_ctx_wrap_openssl(struct ssl_ctx_st *ssl_ctx, int role) {
     SSL_CTX_free(ssl_ctx);
     return NULL;
   }
-  int mode = SSL_CTX_get_verify_mode(ssl_ctx);
-  ctx->verify_mode = !(mode & SSL_VERIFY_PEER)                 ? SSLBIO_VERIFY_NONE
-                     : (mode & SSL_VERIFY_FAIL_IF_NO_PEER_CERT) ? SSLBIO_VERIFY_REQUIRE_PEER
-                                                                : SSLBIO_VERIFY_PEER;
+  ctx->verify_mode = verify_mode_of(ssl_ctx);
   /* The caller configured trust already; never add the system store, and
    * send the chain exactly as configured. */
   ctx->have_ca = 1;
   ctx->wrapped = 1;
   return ctx;
+}
+
+int sslbio_ctx_role(const sslbio_ctx *ctx) {
+  return sslbio__ctx_ok(ctx) ? ctx->role : SSLBIO_EINVAL;
+}
+
+int sslbio_ctx_get_verify(const sslbio_ctx *ctx) {
+  return sslbio__ctx_ok(ctx) ? verify_mode_of(ctx->ssl_ctx) : SSLBIO_EINVAL;
+}
+
+/* Wipe and free the key password (OPENSSL_clear_free: the wipe is not
+ * optimised away). */
+static void forget_key_password(sslbio_ctx *ctx) {
+  OPENSSL_clear_free(ctx->key_password, ctx->key_password_len);
+  ctx->key_password = NULL;
+  ctx->key_password_len = 0;
 }
 
 struct ssl_ctx_st *sslbio_ctx_openssl(const sslbio_ctx *ctx) {
@@ -146,6 +175,8 @@ void sslbio_ctx_free(sslbio_ctx *ctx) {
     return;
   ctx->magic = 0;
   SSL_CTX_free(ctx->ssl_ctx);
+  forget_key_password(ctx);
+  sslbio__tickets_free(ctx);
   free(ctx->alpn_wire);
   sslbio__session_cache_free(ctx);
   pthread_mutex_destroy(&ctx->lock);
@@ -187,6 +218,7 @@ int sslbio__ctx_freeze(sslbio_ctx *ctx) {
     }
     if (!ctx->wrapped)
       drop_sent_root(ctx);
+    sslbio__verify_freeze(ctx);
     sslbio__clear_queue();
     if (status == SSLBIO_OK)
       atomic_store_explicit(&ctx->frozen, 1, memory_order_release);
@@ -196,6 +228,41 @@ int sslbio__ctx_freeze(sslbio_ctx *ctx) {
 }
 
 /* ---- certificates and keys ---- */
+
+/* pem_password_cb for encrypted keys: the context's password, if set.
+ * Installed on every context the engine makes (sslbio__ctx_passwords), so
+ * an encrypted key without a password fails with an error instead of
+ * OpenSSL's default, a prompt on the terminal that would block. */
+static int key_password_cb(char *buf, int size, int rwflag, void *user) {
+  (void)rwflag;
+  const sslbio_ctx *ctx = user;
+  if (ctx->key_password == NULL || size <= 0 || ctx->key_password_len > (size_t)size)
+    return -1;
+  memcpy(buf, ctx->key_password, ctx->key_password_len);
+  return (int)ctx->key_password_len;
+}
+
+void sslbio__ctx_passwords(sslbio_ctx *ctx) {
+  SSL_CTX_set_default_passwd_cb(ctx->ssl_ctx, key_password_cb);
+  SSL_CTX_set_default_passwd_cb_userdata(ctx->ssl_ctx, ctx);
+}
+
+int sslbio_ctx_set_key_password(sslbio_ctx *ctx, const void *password, size_t len) {
+  int st = sslbio__setter_begin(ctx, "key password", 1);
+  if (st != SSLBIO_OK)
+    return st;
+  forget_key_password(ctx);
+  if (password == NULL)
+    return SSLBIO_OK;
+  ctx->key_password = OPENSSL_malloc(len ? len : 1);
+  if (ctx->key_password == NULL) {
+    sslbio__ctx_set_error(ctx, "sslbio: key password: out of memory");
+    return SSLBIO_ENOMEM;
+  }
+  memcpy(ctx->key_password, password, len);
+  ctx->key_password_len = len;
+  return SSLBIO_OK;
+}
 
 int sslbio_ctx_use_certificate_chain_file(sslbio_ctx *ctx, const char *path) {
   int st = sslbio__setter_begin(ctx, "certificate chain file", path != NULL);
@@ -281,7 +348,8 @@ int sslbio_ctx_use_private_key_pem(sslbio_ctx *ctx, const char *pem, size_t len)
   BIO *bio = pem_bio(ctx, pem, len, what);
   if (bio == NULL)
     return SSLBIO_EINVAL;
-  EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+  EVP_PKEY *key = PEM_read_bio_PrivateKey(bio, NULL, SSL_CTX_get_default_passwd_cb(ctx->ssl_ctx),
+                                          SSL_CTX_get_default_passwd_cb_userdata(ctx->ssl_ctx));
   BIO_free(bio);
   if (key == NULL || SSL_CTX_use_PrivateKey(ctx->ssl_ctx, key) != 1) {
     EVP_PKEY_free(key);
@@ -351,6 +419,14 @@ int sslbio_ctx_set_verify(sslbio_ctx *ctx, int mode) {
   }
   SSL_CTX_set_verify(ctx->ssl_ctx, flags, NULL);
   ctx->verify_mode = mode;
+  return SSLBIO_OK;
+}
+
+int sslbio_ctx_set_check_hostname(sslbio_ctx *ctx, int on) {
+  int st = sslbio__setter_begin(ctx, "check hostname", 1);
+  if (st != SSLBIO_OK)
+    return st;
+  ctx->no_check_hostname = !on;
   return SSLBIO_OK;
 }
 

@@ -1,6 +1,7 @@
 /* Internal declarations of the sslbio C engine. Not installed; every symbol
  * here is hidden from the shared library's dynamic table (SSLBIO_INTERNAL),
- * so `nm -D build/libsslbio.so` shows the public API alone. */
+ * so `nm -D build/libsslbio.so` shows the public API alone. The faces (Go,
+ * Python) use include/sslbio.h only, never this file. */
 #ifndef SSLBIO_ENGINE_INTERNAL_H
 #define SSLBIO_ENGINE_INTERNAL_H
 
@@ -10,7 +11,36 @@
 #include <openssl/ssl.h>
 
 #include "sslbio.h"
-#include "info_internal.h" /* SSLBIO_INTERNAL, the error record */
+
+#define SSLBIO_INTERNAL __attribute__((visibility("hidden")))
+
+/* ERR queue entries kept per error; deeper ones are counted, not stored. */
+#define SSLBIO__MAX_ERR_ENTRIES 8
+#define SSLBIO__ERR_DATA_LEN 128
+
+/* One ERR queue entry, copied out of the thread's queue. */
+typedef struct sslbio__err_entry {
+  unsigned long code; /* ERR_get_error form */
+  const char *file;   /* static strings inside libcrypto/libssl */
+  const char *function;
+  int line;
+  char data[SSLBIO__ERR_DATA_LEN]; /* copied: the queue reuses its buffer */
+} sslbio__err_entry;
+
+/* Everything known about one failed call; allocated on the first failure
+ * and reused, so a healthy engine carries no error storage. */
+typedef struct sslbio__err_record {
+  const char *op; /* static: "handshake", "read", ... */
+  int status;     /* SSLBIO_* */
+  int kind;       /* SSLBIO_KIND_* */
+  int ssl_error;  /* SSL_get_error value */
+  int sys_errno;
+  long verify_result;
+  int n_entries;     /* stored entries */
+  int n_dropped;     /* entries beyond SSLBIO__MAX_ERR_ENTRIES */
+  char detail[128];  /* our own words when OpenSSL has none */
+  sslbio__err_entry entries[SSLBIO__MAX_ERR_ENTRIES];
+} sslbio__err_record;
 
 /* Capacity of each queue of the engine's BIO pair (queue.c). It must hold
  * a full TLS record so a whole record can be fed or drained in one call;
@@ -28,10 +58,20 @@ struct sslbio_ctx {
   int verify_mode;
   int allow_ragged_eof;
   int have_ca;  /* a CA was loaded; otherwise the client uses the system store */
+  int no_check_hostname; /* client: verify the chain but not the name */
+  char *key_password;    /* owned, wiped on free: for encrypted private keys */
+  size_t key_password_len;
   int wrapped;  /* adopted with sslbio_ctx_wrap_openssl: settings are the caller's */
   unsigned char *alpn_wire; /* owned: server's ALPN preference, wire format */
   struct sslbio__session_cache *sessions; /* owned, lazily; guarded by lock */
   size_t alpn_len;
+  /* hooks (hello.c, keylog.c, verify.c, tickets.c) */
+  int client_hello_pause;
+  sslbio_keylog_fn keylog_fn;
+  void *keylog_user;
+  sslbio_verify_fn verify_fn;
+  void *verify_user;
+  struct sslbio__ticket_keys *tickets; /* owned; server contexts */
   atomic_int refs;
   atomic_int frozen;
   pthread_mutex_t lock; /* guards freeze-time setup and error */
@@ -60,10 +100,29 @@ struct sslbio_conn {
   char *server_name;   /* owned copy, NULL for servers */
   char *alpn;          /* owned, cached on first sslbio_conn_alpn */
   sslbio__err_record *err; /* owned, NULL until the first failure */
+  /* ClientHello pause (hello.c) */
+  int hello_state;   /* SSLBIO__HELLO_* */
+  int hello_reject;  /* 0, or the alert to reject with, plus one */
+  char *hello_sni;   /* owned: the client's SNI, NULL if none */
+  char *client_alpn; /* owned: the client's ALPN offer, comma-separated */
+  /* verification (verify.c) */
+  int verify_state;     /* SSLBIO__VERIFY_* */
+  long verify_openssl;  /* OpenSSL's own result, before the callback */
+  struct stack_st_X509 *verify_chain; /* owned: the chain the callback saw */
+  char verify_note[96]; /* why the callback's answer was a rejection */
+  int tickets_held;     /* server: TLS 1.3 tickets wait for the decision */
   /* callback transport */
   sslbio_recv_fn recv_fn;
   sslbio_send_fn send_fn;
   void *user;
+};
+
+enum { SSLBIO__HELLO_NONE, SSLBIO__HELLO_PAUSED, SSLBIO__HELLO_RESUMED };
+enum {
+  SSLBIO__VERIFY_NONE,
+  SSLBIO__VERIFY_PENDING,  /* the callback deferred: waiting for verify_done */
+  SSLBIO__VERIFY_ACCEPTED, /* decided (client: OpenSSL asks the callback again) */
+  SSLBIO__VERIFY_REJECTED,
 };
 
 /* Empty the thread's ERR queue (rule 1). Peeking first is equivalent — an
@@ -81,6 +140,9 @@ SSLBIO_INTERNAL void sslbio__err_reset(sslbio_conn *conn);
 SSLBIO_INTERNAL int sslbio__fail(sslbio_conn *conn, const char *op, int status,
                                  int kind, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
+/* SSLBIO_EINVAL, with detail recorded as the conn's error when conn is
+ * valid (a call in the wrong state). */
+SSLBIO_INTERNAL int sslbio__invalid(sslbio_conn *conn, const char *op, const char *detail);
 /* Translate the result of an SSL I/O call made right before, on this thread,
  * with a cleared queue: reads SSL_get_error and moves the ERR queue into the
  * conn. Returns the SSLBIO_* status. */
@@ -119,8 +181,39 @@ SSLBIO_INTERNAL int sslbio__ctx_freeze(sslbio_ctx *ctx);
  * not NULL): SSLBIO_OK, or SSLBIO_EINVAL with the message in ctx->error.
  * Clears the thread's ERR queue. */
 SSLBIO_INTERNAL int sslbio__setter_begin(sslbio_ctx *ctx, const char *what, int args_ok);
+/* Encrypted keys read the context's password (never a terminal prompt). */
+SSLBIO_INTERNAL void sslbio__ctx_passwords(sslbio_ctx *ctx);
 SSLBIO_INTERNAL void sslbio__ctx_set_error(sslbio_ctx *ctx, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* ---- hello.c ---- */
+/* The conn that owns ssl (NULL for an SSL the engine did not make). */
+SSLBIO_INTERNAL sslbio_conn *sslbio__conn_of(const SSL *ssl);
+/* Tie ssl to conn so callbacks find it; 0 when memory ran out. */
+SSLBIO_INTERNAL int sslbio__conn_attach(sslbio_conn *conn);
+/* Server contexts: the ClientHello callback (captures SNI and ALPN). */
+SSLBIO_INTERNAL void sslbio__hello_install(sslbio_ctx *ctx);
+/* Forget the previous connection's ClientHello (new or reset engine). */
+SSLBIO_INTERNAL void sslbio__hello_reset(sslbio_conn *conn);
+
+/* ---- verify.c ---- */
+/* Per engine at creation and reset: a server whose context has a verify
+ * callback holds its TLS 1.3 tickets until the decision. */
+SSLBIO_INTERNAL void sslbio__verify_configure(sslbio_conn *conn);
+/* Free what verification kept (the chain). */
+SSLBIO_INTERNAL void sslbio__verify_forget(sslbio_conn *conn);
+/* At freeze: a client with a verify callback always asks for the peer's
+ * certificates, so the callback alone decides. */
+SSLBIO_INTERNAL void sslbio__verify_freeze(sslbio_ctx *ctx);
+/* The handshake completed in OpenSSL: SSLBIO_OK, or SSLBIO_WANT_VERIFY while
+ * a server's deferred decision is pending. Issues held tickets. */
+SSLBIO_INTERNAL int sslbio__verify_completed(sslbio_conn *conn);
+
+/* ---- tickets.c ---- */
+/* Server contexts: one random ticket key (what OpenSSL does by default),
+ * through the engine's ticket callback; 0 when memory ran out. */
+SSLBIO_INTERNAL int sslbio__tickets_init(sslbio_ctx *ctx);
+SSLBIO_INTERNAL void sslbio__tickets_free(sslbio_ctx *ctx);
 
 /* ---- session.c ---- */
 /* Free ctx's cache of exported sessions (at the context's end). */

@@ -1,5 +1,5 @@
-/* Connection facts after the handshake: version, cipher, ALPN, peer
- * certificates; and the accessors the Go package reads them through. */
+/* Connection facts: version, cipher, group, ALPN, server name, resumption,
+ * the peer's certificates. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,7 +8,6 @@
 #include <openssl/pem.h>
 
 #include "engine_internal.h"
-#include "info_internal.h"
 
 const char *sslbio_conn_version(const sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn) || !conn->handshake_done)
@@ -77,12 +76,72 @@ long sslbio_conn_peer_certificate_pem(const sslbio_conn *conn, char *buf, size_t
   return len;
 }
 
-/* ---- accessors for the Go package (hidden) ---- */
+/* ---- negotiated facts ---- */
 
-/* The peer's certificates, leaf first. A client's chain starts with the
+/* The SSL when its handshake completed, else NULL. */
+static const SSL *done_ssl(const sslbio_conn *conn) {
+  return sslbio__conn_ok(conn) && conn->handshake_done ? conn->ssl : NULL;
+}
+
+int sslbio_conn_protocol_version(const sslbio_conn *conn) {
+  const SSL *ssl = done_ssl(conn);
+  return ssl ? SSL_version(ssl) : 0;
+}
+
+long sslbio_conn_cipher_id(const sslbio_conn *conn) {
+  const SSL *ssl = done_ssl(conn);
+  const SSL_CIPHER *cipher = ssl ? SSL_get_current_cipher(ssl) : NULL; /* static */
+  return cipher ? (long)SSL_CIPHER_get_protocol_id(cipher) : 0;
+}
+
+int sslbio_conn_cipher_bits(const sslbio_conn *conn) {
+  const SSL *ssl = done_ssl(conn);
+  const SSL_CIPHER *cipher = ssl ? SSL_get_current_cipher(ssl) : NULL; /* static */
+  return cipher ? SSL_CIPHER_get_bits(cipher, NULL) : 0;
+}
+
+const char *sslbio_conn_group(const sslbio_conn *conn) {
+  const SSL *ssl = done_ssl(conn);
+  if (ssl == NULL)
+    return NULL;
+  /* SSL_get_negotiated_group and SSL_group_to_name take a non-const SSL
+   * in OpenSSL 3.0 but only read it. The name is static. */
+  SSL *s = (SSL *)ssl;
+  int group = SSL_get_negotiated_group(s);
+  return group ? SSL_group_to_name(s, group) : NULL;
+}
+
+int sslbio_conn_session_reused(const sslbio_conn *conn) {
+  const SSL *ssl = done_ssl(conn);
+  return ssl ? SSL_session_reused(ssl) : 0;
+}
+
+const char *sslbio_conn_server_name(const sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return NULL;
+  if (conn->role == SSLBIO_CLIENT)
+    return conn->server_name;
+  if (conn->hello_sni != NULL) /* from the ClientHello (hello.c) */
+    return conn->hello_sni;
+  /* Owned by the SSL's session: valid while the conn lives. */
+  return conn->handshake_done ? SSL_get_servername(conn->ssl, TLSEXT_NAMETYPE_host_name) : NULL;
+}
+
+long sslbio_conn_pending_plaintext(const sslbio_conn *conn) {
+  return sslbio__conn_ok(conn) ? SSL_pending(conn->ssl) : SSLBIO_EINVAL;
+}
+
+/* ---- the peer's certificates ---- */
+
+/* The peer's certificates, leaf first. Until the handshake completes they
+ * are the chain the verify callback saw (verify.c). A client's chain starts with the
  * leaf, a server's omits it, and a resumed session carries the leaf alone;
  * index 0 is always the leaf. Borrowed; NULL past the end. */
-static X509 *peer_cert_at(const sslbio_conn *conn, int index) {
+static X509 *peer_cert_at(const sslbio_conn *conn, size_t index) {
+  if (conn->verify_chain != NULL && !conn->handshake_done) /* verify.c: the chain as sent */
+    return index < (size_t)sk_X509_num(conn->verify_chain)
+               ? sk_X509_value(conn->verify_chain, (int)index)
+               : NULL;
   X509 *leaf = SSL_get0_peer_certificate(conn->ssl);
   if (leaf == NULL)
     return NULL;
@@ -90,37 +149,21 @@ static X509 *peer_cert_at(const sslbio_conn *conn, int index) {
     return leaf;
   STACK_OF(X509) *chain = SSL_get_peer_cert_chain(conn->ssl);
   /* A client's chain holds the leaf at [0]; a server's starts after it. */
-  int offset = conn->role == SSLBIO_CLIENT ? 0 : 1;
-  int i = index - offset;
-  return chain != NULL && i < sk_X509_num(chain) ? sk_X509_value(chain, i) : NULL;
+  size_t i = conn->role == SSLBIO_CLIENT ? index : index - 1;
+  return chain != NULL && i < (size_t)sk_X509_num(chain) ? sk_X509_value(chain, (int)i) : NULL;
 }
 
-static int peer_cert_count(const sslbio_conn *conn) {
-  int n = 0;
-  while (peer_cert_at(conn, n) != NULL)
+long sslbio_conn_peer_cert_count(const sslbio_conn *conn) {
+  if (!sslbio__conn_ok(conn))
+    return SSLBIO_EINVAL;
+  long n = 0;
+  while (peer_cert_at(conn, (size_t)n) != NULL)
     n++;
   return n;
 }
 
-void sslbio__conn_state(const sslbio_conn *conn, sslbio__state *out) {
-  memset(out, 0, sizeof(*out));
-  if (!sslbio__conn_ok(conn))
-    return;
-  out->handshake_done = conn->handshake_done;
-  out->shutdown_sent = conn->shutdown_sent;
-  out->closed = conn->closed;
-  if (!conn->handshake_done)
-    return;
-  out->version = SSL_version(conn->ssl);
-  const SSL_CIPHER *cipher = SSL_get_current_cipher(conn->ssl); /* static */
-  if (cipher != NULL)
-    out->cipher_id = SSL_CIPHER_get_protocol_id(cipher);
-  out->did_resume = SSL_session_reused(conn->ssl);
-  out->peer_certs = peer_cert_count(conn);
-}
-
-long sslbio__conn_peer_cert_der(const sslbio_conn *conn, int index, void *buf, size_t cap) {
-  if (!sslbio__conn_ok(conn) || index < 0)
+long sslbio_conn_peer_cert_der(const sslbio_conn *conn, size_t index, void *buf, size_t cap) {
+  if (!sslbio__conn_ok(conn) || (buf == NULL && cap > 0))
     return SSLBIO_EINVAL;
   X509 *cert = peer_cert_at(conn, index); /* borrowed */
   if (cert == NULL)
@@ -131,19 +174,5 @@ long sslbio__conn_peer_cert_der(const sslbio_conn *conn, int index, void *buf, s
     i2d_X509(cert, &p);
   }
   sslbio__clear_queue();
-  return len;
+  return len > 0 ? len : SSLBIO_ENOMEM;
 }
-
-const sslbio__err_record *sslbio__conn_err(const sslbio_conn *conn) {
-  return sslbio__conn_ok(conn) ? conn->err : NULL;
-}
-
-const char *sslbio__lib_string(unsigned long code) { return ERR_lib_error_string(code); }
-const char *sslbio__reason_string(unsigned long code) { return ERR_reason_error_string(code); }
-const char *sslbio__verify_string(long result) { return X509_verify_cert_error_string(result); }
-
-const char *sslbio__conn_server_name(const sslbio_conn *conn) {
-  return sslbio__conn_ok(conn) ? conn->server_name : NULL;
-}
-
-int sslbio__ctx_role(const sslbio_ctx *ctx) { return sslbio__ctx_ok(ctx) ? ctx->role : 0; }

@@ -145,9 +145,9 @@ int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_t len) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (der == NULL || len == 0 || len > LONG_MAX)
-    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "empty session");
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "empty session");
   if (conn->role != SSLBIO_CLIENT || !SSL_in_before(conn->ssl))
-    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "sessions are set on a client before its handshake");
   sslbio__clear_queue();
   SSL_SESSION *sess = cache_get(conn->ctx, der, len); /* ours */
@@ -157,7 +157,7 @@ int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_t len) {
   }
   if (sess == NULL) {
     sslbio__clear_queue();
-    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "malformed session");
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "malformed session");
   }
   /* Resumption skips the certificate check, so the session must come from
    * a handshake with the same server name (sslbio_conn_session stamps it;
@@ -167,7 +167,7 @@ int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_t len) {
                               : conn->server_name == NULL;
   if (!ok) {
     /* format before freeing sess: issued_for points into it */
-    int st = sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    int st = sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                           "session was issued for server name \"%.64s\", not \"%.64s\"",
                           issued_for ? issued_for : "(none)",
                           conn->server_name ? conn->server_name : "(none)");
@@ -178,7 +178,7 @@ int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_t len) {
   SSL_SESSION_free(sess);
   if (set != 1) {
     sslbio__clear_queue();
-    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, op, SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "session does not fit this context");
   }
   return SSLBIO_OK;

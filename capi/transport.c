@@ -13,7 +13,7 @@ int sslbio_conn_set_transport(sslbio_conn *conn, sslbio_recv_fn recv_fn, sslbio_
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if ((recv_fn == NULL) != (send_fn == NULL))
-    return sslbio__fail(conn, "set transport", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "set transport", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "recv and send callbacks must both be set or both be NULL");
   conn->recv_fn = recv_fn;
   conn->send_fn = send_fn;
@@ -26,10 +26,10 @@ static int transport_failed(sslbio_conn *conn, const char *op, const char *dir, 
   int saved = errno;
   int st = SSLBIO_ERROR;
   if (ret != SSLBIO_ERROR)
-    sslbio__fail(conn, op, st, SSLBIO__KIND_TRANSPORT, "transport %s returned invalid value %ld",
+    sslbio__fail(conn, op, st, SSLBIO_KIND_TRANSPORT, "transport %s returned invalid value %ld",
                  dir, ret);
   else
-    sslbio__fail(conn, op, st, SSLBIO__KIND_TRANSPORT, "transport %s failed: %s", dir,
+    sslbio__fail(conn, op, st, SSLBIO_KIND_TRANSPORT, "transport %s failed: %s", dir,
                  saved ? strerror(saved) : "callback error");
   if (conn->err != NULL)
     conn->err->sys_errno = saved;
@@ -66,7 +66,7 @@ static int fill_in(sslbio_conn *conn, const char *op) {
   unsigned char *room; /* points into the in queue */
   long cap = sslbio__in_room(conn, &room);
   if (cap < 0)
-    return sslbio__fail(conn, op, SSLBIO_ENOMEM, SSLBIO__KIND_NOMEM, "out of memory");
+    return sslbio__fail(conn, op, SSLBIO_ENOMEM, SSLBIO_KIND_NOMEM, "out of memory");
   if (cap == 0)
     return PAIR_FULL;
   errno = 0;
@@ -87,7 +87,7 @@ int sslbio_conn_flush(sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (conn->send_fn == NULL)
-    return sslbio__fail(conn, "flush", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "flush", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "no transport callbacks set");
   if (conn->dead) /* never call the transport of a dead engine */
     return conn->err != NULL ? conn->err->status : SSLBIO_ERROR;

@@ -8,11 +8,11 @@ long sslbio_conn_feed_buffer(sslbio_conn *conn, void **buf) {
     return SSLBIO_EINVAL;
   *buf = NULL;
   if (conn->in.eof)
-    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO__KIND_INVALID, "feed after feed_eof");
+    return sslbio__fail(conn, "feed", SSLBIO_EINVAL, SSLBIO_KIND_INVALID, "feed after feed_eof");
   unsigned char *at;
   long room = sslbio__in_room(conn, &at);
   if (room < 0)
-    return sslbio__fail(conn, "feed", SSLBIO_ENOMEM, SSLBIO__KIND_NOMEM, "out of memory");
+    return sslbio__fail(conn, "feed", SSLBIO_ENOMEM, SSLBIO_KIND_NOMEM, "out of memory");
   *buf = at;
   return room;
 }
@@ -26,7 +26,7 @@ long sslbio_conn_feed_commit(sslbio_conn *conn, size_t n) {
   /* Only a buffer offered by feed_buffer may be committed to. */
   long room = conn->in.buf != NULL ? sslbio__in_room(conn, &at) : 0;
   if (conn->in.eof || room <= 0 || n > (size_t)room)
-    return sslbio__fail(conn, "feed commit", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "feed commit", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "commit of %zu bytes exceeds the %ld offered by feed_buffer", n,
                         room > 0 ? room : 0);
   sslbio__in_commit(conn, n);
@@ -46,7 +46,7 @@ long sslbio_conn_drain_commit(sslbio_conn *conn, size_t n) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (n > conn->out.len)
-    return sslbio__fail(conn, "drain commit", SSLBIO_EINVAL, SSLBIO__KIND_INVALID,
+    return sslbio__fail(conn, "drain commit", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "commit of %zu bytes exceeds the %zu pending", n, conn->out.len);
   if (n > 0)
     sslbio__out_consume(conn, n);

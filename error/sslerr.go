@@ -12,14 +12,15 @@ package sslerr
 import (
 	"errors"
 	"fmt"
-	"strings"
 	"syscall"
 )
 
 // Kind says what went wrong, finer than the engine's status code.
 type Kind int
 
-// The kinds of failure. Their values match the C engine's.
+// The kinds of failure: the rows of SSLBIO_KIND_TABLE in include/sslbio.h
+// (this package is pure Go, so the values are written out; a test in
+// package sslbio checks them and their names against the C library).
 const (
 	KindNone      Kind = 0
 	KindSSL       Kind = 1 // SSL_ERROR_SSL: protocol or library error
@@ -72,8 +73,10 @@ type Entry struct {
 	Code          uint64 // packed as ERR_get_error returns it
 	Library       int    // ERR_GET_LIB(Code)
 	Reason        int    // ERR_GET_REASON(Code)
-	LibraryString string
-	ReasonString  string
+	LibraryName   string // mnemonic, as Python's ssl shows it: "SSL"
+	ReasonName    string // mnemonic: "CERTIFICATE_VERIFY_FAILED"
+	LibraryString string // "SSL routines"
+	ReasonString  string // "certificate verify failed"
 	File          string
 	Line          int
 	Func          string
@@ -92,47 +95,36 @@ type Error struct {
 	VerifyString string  // X509_verify_cert_error_string(VerifyResult)
 	Detail       string  // sslbio's own explanation when OpenSSL has none
 	Err          error   // wrapped cause (for example a net.Conn error), may be nil
+	// Message is the engine's one-line message, formatted by the C library
+	// (the same text C and Python users see); empty for errors made in Go.
+	Message string
 }
 
 // Error is one line: operation, OpenSSL reason(s), verify result, e.g.
 // "sslbio: handshake: certificate verify failed: unable to get local issuer certificate (verify 20)".
+// Errors of the engine carry the C library's message; errors made in Go
+// (a bad argument, a failed net.Conn) name the operation and the cause.
 func (e *Error) Error() string {
-	var b strings.Builder
-	b.WriteString("sslbio: ")
-	if e.Op != "" {
-		b.WriteString(e.Op)
-	} else {
-		b.WriteString("call")
+	if e.Message != "" {
+		if e.Err != nil {
+			return e.Message + "; " + e.Err.Error()
+		}
+		return e.Message
 	}
+	op := e.Op
+	if op == "" {
+		op = "call"
+	}
+	msg := "sslbio: " + op
 	sep := ": "
-	for _, en := range e.Entries {
-		b.WriteString(sep)
-		if en.ReasonString != "" {
-			b.WriteString(en.ReasonString)
-		} else {
-			fmt.Fprintf(&b, "error:%08X", en.Code)
-		}
-		if en.Data != "" {
-			fmt.Fprintf(&b, " (%s)", en.Data)
-		}
-		sep = "; "
-	}
 	if e.Detail != "" {
-		b.WriteString(sep)
-		b.WriteString(e.Detail)
+		msg += sep + e.Detail
 		sep = "; "
 	}
 	if e.Err != nil {
-		b.WriteString(sep)
-		b.WriteString(e.Err.Error())
+		msg += sep + e.Err.Error()
 	}
-	if e.Errno != 0 && (e.Kind == KindSyscall || e.Kind == KindTransport) {
-		fmt.Fprintf(&b, " (errno %d)", int(e.Errno))
-	}
-	if e.VerifyResult != 0 {
-		fmt.Fprintf(&b, ": %s (verify %d)", e.VerifyString, e.VerifyResult)
-	}
-	return b.String()
+	return msg
 }
 
 // Unwrap returns the wrapped cause, if any.

@@ -44,15 +44,39 @@ extern "C" {
 /* Bumped whenever sslbio_api_v1 or a signature changes incompatibly. */
 #define SSLBIO_ABI_VERSION 1
 
-/* Status codes. Counts are >= 0, so every status but OK is negative. */
-#define SSLBIO_OK 0
-#define SSLBIO_WANT_READ (-1)  /* feed ciphertext, then call again */
-#define SSLBIO_WANT_WRITE (-2) /* drain ciphertext, then call again */
-#define SSLBIO_CLOSED (-3)     /* the peer's close_notify arrived */
-#define SSLBIO_TRUNCATED (-4)  /* transport EOF without close_notify */
-#define SSLBIO_ERROR (-5)      /* TLS, verify or transport error; see sslbio_conn_error */
-#define SSLBIO_EINVAL (-6)     /* bad argument or call in the wrong state */
-#define SSLBIO_ENOMEM (-7)     /* allocation failed */
+/* Status codes: one row each (name, value, meaning). Counts are >= 0, so
+ * every status but OK is negative. sslbio_strstatus and the Go and Python
+ * faces derive their constants from this table (a test checks they agree). */
+#define SSLBIO_STATUS_TABLE(X)                                                  \
+  X(OK, 0, "success")                                                           \
+  X(WANT_READ, -1, "feed ciphertext, then call again")                          \
+  X(WANT_WRITE, -2, "drain ciphertext, then call again")                        \
+  X(CLOSED, -3, "the peer's close_notify arrived")                              \
+  X(TRUNCATED, -4, "transport EOF without close_notify")                        \
+  X(ERROR, -5, "TLS, verify or transport error; see sslbio_conn_error")         \
+  X(EINVAL, -6, "bad argument or call in the wrong state")                      \
+  X(ENOMEM, -7, "allocation failed")                                            \
+  X(WANT_CLIENT_HELLO, -8, "paused at the ClientHello: choose, then call again") \
+  X(WANT_VERIFY, -9, "verification deferred: sslbio_conn_verify_done, then call again")
+
+/* Kinds of failure, finer than the status (sslbio_error_info.kind). */
+#define SSLBIO_KIND_TABLE(X)                                                    \
+  X(NONE, 0, "none")                                                            \
+  X(SSL, 1, "ssl")                 /* SSL_ERROR_SSL: protocol or library */     \
+  X(SYSCALL, 2, "syscall")         /* SSL_ERROR_SYSCALL: I/O below TLS */       \
+  X(VERIFY, 3, "verify")           /* the peer's certificate did not verify */  \
+  X(TRUNCATED, 4, "truncated")     /* transport EOF without close_notify */     \
+  X(TRANSPORT, 5, "transport")     /* a transport callback failed */            \
+  X(INVALID, 6, "invalid")         /* bad argument or wrong state */            \
+  X(NOMEM, 7, "no memory")                                                      \
+  X(WANT_READ, 8, "want read")     /* not failures: a face's WANT_* errors */   \
+  X(WANT_WRITE, 9, "want write")                                                \
+  X(CLOSED, 10, "closed")
+
+#define SSLBIO_STATUS_ENUM_ROW_(name, value, text) SSLBIO_##name = (value),
+#define SSLBIO_KIND_ENUM_ROW_(name, value, text) SSLBIO_KIND_##name = (value),
+enum sslbio_status { SSLBIO_STATUS_TABLE(SSLBIO_STATUS_ENUM_ROW_) };
+enum sslbio_kind { SSLBIO_KIND_TABLE(SSLBIO_KIND_ENUM_ROW_) };
 
 /* Roles. */
 #define SSLBIO_CLIENT 1
@@ -83,6 +107,19 @@ struct ssl_st;     /* OpenSSL's SSL */
 typedef long (*sslbio_recv_fn)(void *user, void *buf, size_t cap);
 typedef long (*sslbio_send_fn)(void *user, const void *buf, size_t len);
 
+/* Key log callback (sslbio_ctx_set_keylog): one NSS key log line (what
+ * Wireshark reads), without the newline; called on the thread that called
+ * into the engine, during that call. line is valid during the call only. */
+typedef void (*sslbio_keylog_fn)(void *user, const char *line);
+/* Verify callback (sslbio_ctx_set_verify_callback): verify_result is
+ * OpenSSL's own result (X509_V_OK = 0 when the chain, and on a client the
+ * host name, passed). Return 1 to accept, 0 to reject, SSLBIO_WANT_VERIFY
+ * to decide later with sslbio_conn_verify_done. Anything else rejects. The
+ * peer chain (sslbio_conn_peer_cert_*) is readable during the call. Called
+ * during an engine call, on its thread; must not call into conn except the
+ * peer chain and info functions. */
+typedef int (*sslbio_verify_fn)(void *user, sslbio_conn *conn, long verify_result);
+
 /* ---- Library ---------------------------------------------------------- */
 
 /* Run-time version string ("0.1.0"); static, never freed. Any thread. */
@@ -91,6 +128,10 @@ SSLBIO_API const char *sslbio_version(void);
 /* A static, human-readable name for a status code ("SSLBIO_WANT_READ");
  * "unknown status" for anything else. Any thread. */
 SSLBIO_API const char *sslbio_strstatus(int status);
+
+/* A static name for a kind of failure (SSLBIO_KIND_VERIFY: "verify");
+ * "unknown kind" for anything else. Any thread. */
+SSLBIO_API const char *sslbio_strkind(int kind);
 
 /* ---- Context ---------------------------------------------------------- */
 
@@ -142,6 +183,21 @@ SSLBIO_API int sslbio_ctx_set_ciphers(sslbio_ctx *ctx, const char *tls12_list, c
 /* Opt in to treat transport EOF without close_notify as a clean close
  * (like Python's suppress_ragged_eofs). Off by default. */
 SSLBIO_API int sslbio_ctx_set_ragged_eof(sslbio_ctx *ctx, int allow);
+/* Client: check the peer certificate against the name given to
+ * sslbio_conn_new (on by default). Off, a verifying client still verifies
+ * the chain, sends the name as SNI when one is given, and may be created
+ * with a NULL name (like Python's check_hostname = False). */
+SSLBIO_API int sslbio_ctx_set_check_hostname(sslbio_ctx *ctx, int on);
+/* Password of the encrypted private keys loaded after this call (file or
+ * PEM); len bytes, copied; NULL clears it. The copy is wiped when cleared
+ * and when the context is freed. Without one an encrypted key fails to
+ * load (SSLBIO_ERROR), never a prompt on the terminal. */
+SSLBIO_API int sslbio_ctx_set_key_password(sslbio_ctx *ctx, const void *password, size_t len);
+/* SSLBIO_CLIENT or SSLBIO_SERVER; SSLBIO_EINVAL for NULL. Any thread. */
+SSLBIO_API int sslbio_ctx_role(const sslbio_ctx *ctx);
+/* The verify mode (SSLBIO_VERIFY_*) in force, also for a wrapped SSL_CTX
+ * (read from it); SSLBIO_EINVAL for NULL. Any thread. */
+SSLBIO_API int sslbio_ctx_get_verify(const sslbio_ctx *ctx);
 /* Message of the last failed setter or sslbio_conn_new on this context, ""
  * if none. Borrowed: valid until the next call on ctx that fails. */
 SSLBIO_API const char *sslbio_ctx_error(const sslbio_ctx *ctx);
@@ -259,6 +315,41 @@ SSLBIO_API unsigned long sslbio_conn_error_code(const sslbio_conn *conn);
 /* X509 verify result of the handshake (X509_V_OK = 0), or SSLBIO_EINVAL. */
 SSLBIO_API long sslbio_conn_verify_result(const sslbio_conn *conn);
 
+/* The parts of the last error, for bindings that build their own error
+ * values. Strings are static (OpenSSL's) or owned by conn, valid until the
+ * next call on conn. */
+typedef struct sslbio_error_info {
+  int status;                /* SSLBIO_* of the failed call; SSLBIO_OK: no error */
+  int kind;                  /* SSLBIO_KIND_* */
+  const char *op;            /* "handshake", "read", ...; NULL when no error */
+  int ssl_error;             /* SSL_get_error value, 0 if none */
+  int sys_errno;             /* errno at the failure, 0 if none */
+  long verify_result;        /* X509_V_OK (0) or an X509_V_ERR_* code */
+  const char *verify_string; /* text of verify_result; NULL when it is 0 */
+  const char *detail;        /* sslbio's own words when OpenSSL has none, or "" */
+  size_t entries;            /* ERR queue entries kept (sslbio_conn_error_entry) */
+  size_t dropped;            /* entries beyond those kept */
+} sslbio_error_info;
+/* One ERR queue entry of the last error, oldest first. */
+typedef struct sslbio_error_entry {
+  unsigned long code;        /* packed as ERR_get_error returns it */
+  const char *lib;           /* library mnemonic ("SSL", "X509", "SYS"), NULL if unknown */
+  const char *lib_string;    /* "SSL routines", NULL if unknown */
+  const char *reason_string; /* "certificate verify failed", NULL if unknown */
+  char reason[64];           /* reason mnemonic ("CERTIFICATE_VERIFY_FAILED"), "" if unknown */
+  const char *file;          /* OpenSSL source file, line and function, or NULL */
+  int line;
+  const char *function;
+  const char *data;          /* text OpenSSL attached (a path, an alert), or "" */
+} sslbio_error_entry;
+/* Fill *out (zeroed with status SSLBIO_OK when there was no error).
+ * SSLBIO_OK or SSLBIO_EINVAL (NULL arguments). */
+SSLBIO_API int sslbio_conn_error_info(const sslbio_conn *conn, sslbio_error_info *out);
+/* Fill *out with entry index (< info.entries). SSLBIO_OK or SSLBIO_EINVAL
+ * (NULL arguments, index out of range). */
+SSLBIO_API int sslbio_conn_error_entry(const sslbio_conn *conn, size_t index,
+                                       sslbio_error_entry *out);
+
 /* Info. Strings are static or owned by conn (valid until sslbio_conn_free);
  * NULL before the handshake or for a NULL conn. */
 SSLBIO_API const char *sslbio_conn_version(const sslbio_conn *conn); /* "TLSv1.3" */
@@ -271,6 +362,34 @@ SSLBIO_API int sslbio_conn_is_handshake_done(const sslbio_conn *conn);
  * Returns the length needed (excluding NUL), 0 if there is no peer
  * certificate, or SSLBIO_EINVAL / SSLBIO_ENOMEM. */
 SSLBIO_API long sslbio_conn_peer_certificate_pem(const sslbio_conn *conn, char *buf, size_t cap);
+/* Negotiated facts, 0 (or NULL) before the handshake completes and for NULL. */
+/* Protocol version as OpenSSL numbers it (TLS1_3_VERSION = 0x0304). */
+SSLBIO_API int sslbio_conn_protocol_version(const sslbio_conn *conn);
+/* IANA number of the cipher suite (0x1301: TLS_AES_128_GCM_SHA256). */
+SSLBIO_API long sslbio_conn_cipher_id(const sslbio_conn *conn);
+/* Secret bits of the cipher (128, 256). */
+SSLBIO_API int sslbio_conn_cipher_bits(const sslbio_conn *conn);
+/* Name of the key exchange group as OpenSSL names it ("x25519",
+ * "secp256r1"; OpenSSL 3.5 may say "X25519MLKEM768"); static. */
+SSLBIO_API const char *sslbio_conn_group(const sslbio_conn *conn);
+/* 1 when the handshake resumed a session, 0 otherwise. */
+SSLBIO_API int sslbio_conn_session_reused(const sslbio_conn *conn);
+/* Server: the SNI the client sent (NULL if none), from
+ * SSLBIO_WANT_CLIENT_HELLO on and after the handshake (with or without the
+ * pause); client: the name given at creation (NULL if none). Owned by conn. */
+SSLBIO_API const char *sslbio_conn_server_name(const sslbio_conn *conn);
+/* Certificates the peer sent, leaf first (0 if none; after a resumption at
+ * least the leaf); from the verify callback on and after the handshake.
+ * SSLBIO_EINVAL for NULL. */
+SSLBIO_API long sslbio_conn_peer_cert_count(const sslbio_conn *conn);
+/* DER of peer certificate index (0 = leaf) into buf: returns the length
+ * needed (copied only when cap is enough), SSLBIO_EINVAL for NULL or an
+ * index out of range. */
+SSLBIO_API long sslbio_conn_peer_cert_der(const sslbio_conn *conn, size_t index, void *buf,
+                                          size_t cap);
+/* Bytes of decrypted plaintext buffered, readable without feeding (a read
+ * may still return more: a record not yet decrypted). SSLBIO_EINVAL for NULL. */
+SSLBIO_API long sslbio_conn_pending_plaintext(const sslbio_conn *conn);
 /* The underlying SSL, borrowed (valid until sslbio_conn_free). Driving it
  * directly bypasses the engine's bookkeeping: expert use. */
 SSLBIO_API struct ssl_st *sslbio_conn_openssl(const sslbio_conn *conn);
@@ -294,6 +413,71 @@ SSLBIO_API int sslbio_conn_set_transport(sslbio_conn *conn, sslbio_recv_fn recv_
 /* Callback mode: push pending ciphertext to send_fn. SSLBIO_OK when all was
  * taken, SSLBIO_WANT_WRITE if it would block, SSLBIO_ERROR, SSLBIO_EINVAL. */
 SSLBIO_API int sslbio_conn_flush(sslbio_conn *conn);
+
+/* ---- Hooks for servers and protocols -------------------------------- */
+
+/* Server: pause every handshake at the ClientHello (a setter). The
+ * handshake (or a read/write driving it) then returns
+ * SSLBIO_WANT_CLIENT_HELLO once: look at sslbio_conn_server_name and
+ * sslbio_conn_client_alpn, optionally sslbio_conn_use_context or
+ * sslbio_conn_reject_client_hello, and call sslbio_conn_handshake again. */
+SSLBIO_API int sslbio_ctx_set_client_hello_pause(sslbio_ctx *ctx, int on);
+/* Server: the ALPN protocols the client offered, comma-separated, into buf
+ * (NUL-terminated when it fits); returns the length needed without the NUL,
+ * 0 if none, SSLBIO_EINVAL for NULL. From SSLBIO_WANT_CLIENT_HELLO on and
+ * after the handshake. */
+SSLBIO_API long sslbio_conn_client_alpn(const sslbio_conn *conn, char *buf, size_t cap);
+/* Server, only while paused at the ClientHello: go on with ctx's
+ * certificate and key, CA list, verify mode, ALPN protocols, ticket keys and
+ * callbacks. Takes a reference on ctx (freezing it), drops the old one.
+ * SSLBIO_OK, SSLBIO_EINVAL (not paused, a client context), or SSLBIO_ERROR. */
+SSLBIO_API int sslbio_conn_use_context(sslbio_conn *conn, sslbio_ctx *ctx);
+/* Server, only while paused at the ClientHello: fail the handshake with
+ * the TLS alert (0..255, e.g. 112 unrecognized_name); the next handshake
+ * call returns SSLBIO_ERROR with the alert queued to drain. SSLBIO_OK or
+ * SSLBIO_EINVAL. */
+SSLBIO_API int sslbio_conn_reject_client_hello(sslbio_conn *conn, int alert);
+
+/* Key log (a setter; fn NULL: off, the default). The library never turns it
+ * on from the environment. */
+SSLBIO_API int sslbio_ctx_set_keylog(sslbio_ctx *ctx, sslbio_keylog_fn fn, void *user);
+
+/* Exporter (RFC 5705, RFC 8446 7.5): len bytes of keying material for label
+ * into out; context NULL means no context (distinct from an empty one in
+ * TLS 1.2). SSLBIO_OK; SSLBIO_EINVAL before the handshake completed, for NULL
+ * conn/out/label or len 0; SSLBIO_ERROR if OpenSSL refuses. */
+SSLBIO_API int sslbio_conn_export_keying_material(sslbio_conn *conn, void *out, size_t len,
+                                                  const char *label, const void *context,
+                                                  size_t context_len);
+/* tls-unique channel binding (RFC 5929: the first Finished message of the
+ * handshake) into buf: the length needed (copied only when cap is enough),
+ * 0 on TLS 1.3 (RFC 9266: use the exporter, label "EXPORTER-Channel-Binding",
+ * 32 bytes, empty context), SSLBIO_EINVAL before the handshake completed. */
+SSLBIO_API long sslbio_conn_tls_unique(const sslbio_conn *conn, void *buf, size_t cap);
+
+/* Custom verification (a setter; fn NULL: OpenSSL's checks alone). Called
+ * once per handshake in which the peer sent certificates to check (a client
+ * always, also with SSLBIO_VERIFY_NONE; a server when it asked for a client
+ * certificate and got one), after OpenSSL's own checks; it alone decides.
+ * A rejection where OpenSSL had passed reads verify result 50
+ * (X509_V_ERR_APPLICATION_VERIFICATION). */
+SSLBIO_API int sslbio_ctx_set_verify_callback(sslbio_ctx *ctx, sslbio_verify_fn fn, void *user);
+/* Answer a deferred decision (accept != 0 accepts), then call
+ * sslbio_conn_handshake again. SSLBIO_OK, or SSLBIO_EINVAL when no decision
+ * is pending. Same thread rules as every conn call: a worker thread that
+ * decides hands the answer to the thread driving the engine. A server
+ * holds the handshake's completion back meanwhile: no application data is
+ * released and no TLS 1.3 ticket issued before the answer. */
+SSLBIO_API int sslbio_conn_verify_done(sslbio_conn *conn, int accept);
+
+/* Session ticket keys (server): len/32 keys of 32 random bytes, len a
+ * positive multiple of 32 (else SSLBIO_EINVAL). The first seals new
+ * tickets, every one opens them (a ticket opened by another is renewed);
+ * contexts given the same keys, in any process, accept each other's
+ * tickets; a ticket no key opens gives a full handshake. Copied. Unlike the
+ * other setters it may be called at any time from any thread, also on a
+ * context in use (rotation). */
+SSLBIO_API int sslbio_ctx_set_ticket_keys(sslbio_ctx *ctx, const void *keys, size_t len);
 
 /* ---- Run-time loading ------------------------------------------------- */
 
@@ -352,6 +536,34 @@ typedef struct sslbio_api_v1 {
   int (*conn_reset)(sslbio_conn *, const char *);
   long (*conn_write_drain)(sslbio_conn *, const void *, size_t, void *, size_t, size_t *);
   long (*conn_feed_read)(sslbio_conn *, const void *, size_t, size_t *, void *, size_t);
+  const char *(*strkind)(int);
+  int (*ctx_set_check_hostname)(sslbio_ctx *, int);
+  int (*ctx_set_key_password)(sslbio_ctx *, const void *, size_t);
+  int (*ctx_role)(const sslbio_ctx *);
+  int (*ctx_get_verify)(const sslbio_ctx *);
+  int (*conn_error_info)(const sslbio_conn *, sslbio_error_info *);
+  int (*conn_error_entry)(const sslbio_conn *, size_t, sslbio_error_entry *);
+  int (*conn_protocol_version)(const sslbio_conn *);
+  long (*conn_cipher_id)(const sslbio_conn *);
+  int (*conn_cipher_bits)(const sslbio_conn *);
+  const char *(*conn_group)(const sslbio_conn *);
+  long (*conn_pending_plaintext)(const sslbio_conn *);
+  /* hooks for servers and protocols */
+  int (*ctx_set_client_hello_pause)(sslbio_ctx *, int);
+  const char *(*conn_server_name)(const sslbio_conn *);
+  long (*conn_client_alpn)(const sslbio_conn *, char *, size_t);
+  int (*conn_use_context)(sslbio_conn *, sslbio_ctx *);
+  int (*conn_reject_client_hello)(sslbio_conn *, int);
+  int (*ctx_set_keylog)(sslbio_ctx *, sslbio_keylog_fn, void *);
+  int (*conn_export_keying_material)(sslbio_conn *, void *, size_t, const char *, const void *,
+                                     size_t);
+  long (*conn_tls_unique)(const sslbio_conn *, void *, size_t);
+  int (*ctx_set_verify_callback)(sslbio_ctx *, sslbio_verify_fn, void *);
+  int (*conn_verify_done)(sslbio_conn *, int);
+  long (*conn_peer_cert_count)(const sslbio_conn *);
+  long (*conn_peer_cert_der)(const sslbio_conn *, size_t, void *, size_t);
+  int (*conn_session_reused)(const sslbio_conn *);
+  int (*ctx_set_ticket_keys)(sslbio_ctx *, const void *, size_t);
 } sslbio_api_v1;
 
 /* The table for ABI version abi (static, never freed), or NULL if this

@@ -42,10 +42,10 @@ test-bench: all $(BENCH_BINS)
 	$(PYTHON) bench/run.py --quick --docs '' --out $(BENCH_DIR)/smoke $(if $(ONLY),--only '$(ONLY)')
 
 # Where an idle connection's memory goes, by OpenSSL allocation site
-# (bench/c/memsites.c; the engine's C sources, no Go runtime).
+# (bench/c/memsites.c, with the engine's C sources compiled in).
 MEMSITES_N ?= 500
 .PHONY: bench-memsites
-$(BENCH_DIR)/memsites: bench/c/memsites.c $(wildcard capi/*.c capi/*.h) include/sslbio.h
+$(BENCH_DIR)/memsites: bench/c/memsites.c tests/c/pair.h $(wildcard capi/*.c capi/*.h) include/sslbio.h
 	@mkdir -p $(BENCH_DIR)
 	$(CC) $(BENCH_CFLAGS) -Iinclude -Icapi $$(pkg-config --cflags openssl) -o $@ $< \
 	    $(wildcard capi/*.c) $$(pkg-config --libs openssl) -lpthread

@@ -1,6 +1,6 @@
 # Faults and hostile peers (tests/faults/). The C programs compile the
-# engine's C sources in (the .so carries the Go runtime, which ASan and
-# valgrind cannot run; it is the same C code):
+# engine's C sources (capi/*.c) in, so that ASan/UBSan instrument the engine
+# too and --wrap=malloc sends its allocations through libfiu:
 #   faults   1-byte I/O and EAGAIN; transport errors and EOF at every k-th
 #            byte (callbacks and feed/drain); bogus callback results;
 #            allocation failure through libfiu (every k-th allocation of the
@@ -19,7 +19,7 @@ TEST_TARGETS += faults
 FX_DIR    := $(BUILD)/faults
 FX_OSSL   := $(shell pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 FX_ENGINE := $(wildcard capi/*.c)
-FX_DEPS   := tests/faults/fx.h $(FX_ENGINE) $(wildcard capi/*.h) include/sslbio.h
+FX_DEPS   := tests/faults/fx.h tests/c/pair.h $(FX_ENGINE) $(wildcard capi/*.h) include/sslbio.h
 FX_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Wall -Wextra -Werror -Iinclude -Icapi
 FX_SAN    := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # The engine's own allocations go through libfiu's fault points too.

@@ -14,7 +14,7 @@ TEST_TARGETS += fuzz-quick
 
 FZ_DIR      := $(BUILD)/fuzz
 FZ_OSSL     := $(shell pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto)
-FZ_SRC      := fuzz/c/fuzz_engine.c fuzz/c/fuzz_common.h $(wildcard capi/*.c capi/*.h) include/sslbio.h
+FZ_SRC      := fuzz/c/fuzz_engine.c fuzz/c/fuzz_common.h tests/c/pair.h $(wildcard capi/*.c capi/*.h) include/sslbio.h
 FZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-deprecated-declarations -Iinclude -Icapi
 FZ_GO_TARGETS := FuzzServerFeed FuzzClientFeed
 FUZZ_GO_TIME  ?= 15s

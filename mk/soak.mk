@@ -14,7 +14,7 @@ SOAK_CONNS   ?= 100000
 SOAK_SECONDS ?= 3600
 
 .PHONY: soak soak-quick
-$(SK_DIR)/soak_c: soak/c/soak.c include/sslbio.h $(LIB_SO)
+$(SK_DIR)/soak_c: soak/c/soak.c tests/c/pair.h include/sslbio.h $(LIB_SO)
 	@mkdir -p $(@D)
 	$(CC) -std=c11 -D_GNU_SOURCE -O2 -g -Wall -Wextra -Werror -Iinclude -o $@ $< \
 	    -L$(BUILD) -lsslbio -Wl,-rpath,$(CURDIR)/$(BUILD) -lpthread

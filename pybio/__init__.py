@@ -21,7 +21,8 @@ The shape follows the stdlib's :mod:`ssl` so existing code carries over::
   between Python and C.
 * :class:`Connection` mirrors :class:`ssl.SSLObject` (``do_handshake``,
   ``read``, ``write``, ``unwrap``, ``version``, ``cipher``,
-  ``selected_alpn_protocol``, ``getpeercert``, ``pending``) with the network
+  ``selected_alpn_protocol``, ``getpeercert``, ``pending``), plus
+  ``server_name``, ``peer_chain()`` and ``session_reused``, with the network
   side in the open: ``feed``, ``feed_eof``, ``drain``, ``pending_out``,
   zero-copy ``feed_into``/``drain_to``, and ``wants``, ``key_update``,
   ``session``/``set_session``, ``reset``.
@@ -30,7 +31,9 @@ The shape follows the stdlib's :mod:`ssl` so existing code carries over::
 * Exceptions subclass the stdlib's, so ``except ssl.SSLError`` keeps working.
 
 The library is found through ``$SSLBIO_LIBRARY``, then the repository's
-``build/libsslbio.so`` (next to this package), then the system library path.
+``build/libsslbio.so`` (next to this package), then a copy bundled by
+``pip install`` (which compiles one when none is given), then the system
+library path. Only what ``include/sslbio.h`` declares is used.
 """
 
 from __future__ import annotations

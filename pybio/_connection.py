@@ -19,13 +19,20 @@ ctypes binding from a C extension:
 
 from __future__ import annotations
 
-import os
 import ssl
-import tempfile
-from ctypes import addressof, byref, c_char, c_size_t, c_void_p, memmove, string_at
-from typing import Any, Dict, Optional, Tuple, Union
+from ctypes import (
+    addressof,
+    byref,
+    c_char,
+    c_size_t,
+    c_void_p,
+    create_string_buffer,
+    memmove,
+    string_at,
+)
+from typing import Any, Dict, List, Optional, Tuple, Union
 
-from . import _errors, _lib
+from . import _errors, _lib, _x509
 
 # GIL-releasing, declared variants: used until the handshake completes.
 _read_nogil = _lib.conn_read
@@ -53,6 +60,13 @@ _WANT_WRITE = _lib.WANT_WRITE
 _CLOSED = _lib.CLOSED
 _TRUNCATED = _lib.TRUNCATED
 _ERROR = _lib.ERROR
+_WANT_CLIENT_HELLO = _lib.STATUS["WANT_CLIENT_HELLO"]
+_WANT_VERIFY = _lib.STATUS["WANT_VERIFY"]
+_ALERT_HANDSHAKE_FAILURE = 40
+_ALERT_INTERNAL_ERROR = 80
+
+#: The channel binding types get_channel_binding() knows.
+CHANNEL_BINDING_TYPES = ("tls-unique", "tls-exporter")
 _PyBUF_READ = _lib.PyBUF_READ
 _PyBUF_WRITE = _lib.PyBUF_WRITE
 _ERRNO_WANT_READ = ssl.SSL_ERROR_WANT_READ
@@ -172,8 +186,7 @@ class Connection:
     __slots__ = ("_h", "_hp", "_buf", "_bufp", "_cap", "_rlen", "_est", "_fread",
                  "_fwrite", "_fwrite_drain", "_ffeed_read", "_moved", "_movedp",
                  "_context", "_server_side", "_server_hostname", "_suppress", "_io", "_cbs",
-                 "_no_host_check", "_verified", "_peer_cache",
-                 "__weakref__")
+                 "_verified", "_peer_cache", "__weakref__")
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         raise TypeError("pybio.Connection has no public constructor: "
@@ -453,9 +466,57 @@ class Connection:
         if r:
             if r == _WANT_READ and self._io is None:
                 raise _SSLWantReadError(_ERRNO_WANT_READ, _WANT_READ_MSG)
-            raise self._error(r, "handshake")
+            if r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+                r = self._run_hooks(r)
+            if r:
+                raise self._error(r, "handshake")
         if not self._est:
             self._establish()
+
+    def _run_hooks(self, r: int) -> int:
+        """The handshake paused (r is WANT_CLIENT_HELLO or WANT_VERIFY):
+        call the Python hook, answer, resume; until it no longer pauses.
+        Returns the handshake's status. An exception raised by a hook
+        fails the handshake (its alert queued to drain) and propagates."""
+        while r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+            if r == _WANT_CLIENT_HELLO:
+                self._client_hello()
+            else:
+                self._verify()
+            r = _handshake(self._hp)
+        return r
+
+    def _client_hello(self) -> None:
+        ctx = self._context
+        fn = ctx._sni_callback
+        try:
+            alert = None if fn is None else fn(self, self.server_name, ctx)
+        except BaseException:
+            _lib.conn_reject_client_hello(self._hp, _ALERT_HANDSHAKE_FAILURE)
+            _handshake(self._hp)  # fail now: the alert is queued to drain
+            raise
+        if alert is not None:
+            if not isinstance(alert, int) or not 0 <= alert <= 255:
+                alert = _ALERT_INTERNAL_ERROR
+            _lib.conn_reject_client_hello(self._hp, int(alert))
+
+    def _verify(self) -> None:
+        ctx = self._context
+        fn = ctx._verify_callback
+        result = ctx._verify_results.pop(self._h, None)
+        if result is None:
+            result = _lib.conn_verify_result(self._hp)
+        try:
+            if fn is None:  # a context switched to one without a callback
+                accept = result == 0
+            else:
+                self._peer_cache = None
+                accept = fn(self, self.peer_chain(), result) is True
+        except BaseException:
+            _lib.conn_verify_done(self._hp, 0)
+            _handshake(self._hp)  # fail now: the alert is queued to drain
+            raise
+        _lib.conn_verify_done(self._hp, 1 if accept else 0)
 
     def read(self, len: int = 1024, buffer: Any = None) -> Union[bytes, int]:  # noqa: A002
         """Up to ``len`` bytes of plaintext; with ``buffer``, read into it and
@@ -480,7 +541,8 @@ class Connection:
             if not self._est:
                 self._establish()
             return self._buf[:n]
-        self._read_end(n)
+        if self._read_end(n):
+            return self.read(len)
         return b""
 
     def _read_into(self, size: int, buffer: Any) -> int:
@@ -497,15 +559,22 @@ class Connection:
             if not self._est:
                 self._establish()
             return n
-        self._read_end(n)
+        if self._read_end(n):
+            return self._read_into(size, buffer)
         return 0
 
-    def _read_end(self, n: int) -> None:
-        """A read returned status n: return for a clean close, else raise."""
+    def _read_end(self, n: int) -> bool:
+        """A read returned status n: return False for a clean close, True
+        when a hook ran and the handshake completed (read again), else
+        raise."""
         if n == _CLOSED:
-            return
+            return False
         if n == _TRUNCATED and self._suppress:
-            return
+            return False
+        if n == _WANT_CLIENT_HELLO or n == _WANT_VERIFY:
+            n = self._run_hooks(n)
+            if not n:
+                return True
         raise self._error(n, "read")
 
     def write(self, data: Buffer) -> int:
@@ -523,6 +592,10 @@ class Connection:
             if not self._est:
                 self._establish()
             return r
+        if r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+            r = self._run_hooks(r)
+            if not r:
+                return self.write(data)
         raise self._error(r, "write")
 
     # ---- batched calls: one C call where two follow each other ----
@@ -551,6 +624,16 @@ class Connection:
 
     def _write_drain_end(self, r: int, d: int) -> Tuple[int, bytes]:
         """write_drain's result from the C call's (r, drained)."""
+        if r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+            # A hook ran: the count is 0 (call again), the output is
+            # whatever the resumed handshake left to send.
+            out = self._buf[:d] if d else b""
+            r = self._run_hooks(r)
+            if r and (self._io is not None or (r != _WANT_READ and r != _WANT_WRITE)):
+                raise self._error(r, "write")
+            if not r and not self._est:
+                self._establish()
+            return 0, out + self.drain()
         if r < 0 and not ((r == _WANT_READ or r == _WANT_WRITE) and self._io is None):
             raise self._error(r, "write")  # nothing was drained
         out = self._buf[:d] if d else b""
@@ -602,6 +685,12 @@ class Connection:
 
     def _feed_read_end(self, r: int) -> Optional[bytes]:
         """feed_read's plaintext for a read status r: None or b"", or raise."""
+        if r == _WANT_CLIENT_HELLO or r == _WANT_VERIFY:
+            r = self._run_hooks(r)  # then: none ready yet (see wants())
+            if not r:
+                if not self._est:
+                    self._establish()
+                return None
         if (r == _WANT_READ or r == _WANT_WRITE) and self._io is None:
             return None
         self._read_end(r)
@@ -634,10 +723,10 @@ class Connection:
 
     def pending(self) -> int:
         """Bytes of decrypted plaintext buffered (readable without feeding)."""
-        ssl_ptr = _lib.conn_openssl(self.handle)
-        if _lib.ssl_SSL_pending is not None:
-            return _lib.ssl_SSL_pending(ssl_ptr)
-        return 1 if _wants(self._hp) & _lib.HAS_PLAINTEXT else 0
+        n = _lib.conn_pending_plaintext(self.handle_ptr)
+        if n < 0:
+            raise self._error(n, "pending")
+        return n
 
     def wants(self) -> int:
         """Bitmask for an event loop: :data:`pybio.WANTS_READ` (needs
@@ -661,9 +750,7 @@ class Connection:
     def reset(self, server_hostname: Optional[str] = None) -> None:
         """Reuse the engine for a new connection of the same context
         (cheaper than a new one): buffers, error and session are forgotten."""
-        name = _hostname_bytes(server_hostname)
-        placeholder = _uses_placeholder(self._context, name)
-        r = _lib.conn_reset(self.handle_ptr, _NO_NAME if placeholder else name)
+        r = _lib.conn_reset(self.handle_ptr, _hostname_bytes(server_hostname))
         if r:
             raise self._error(r, "reset")
         self._server_hostname = server_hostname
@@ -673,15 +760,91 @@ class Connection:
             self.__class__ = Connection
         if self._io is not None:
             self._io.exc = None
-        if self._no_host_check:
-            _disable_host_check(self._h, keep_sni=not placeholder)
 
     # ---- information ----
 
     @property
     def context(self):
-        """The :class:`pybio.Context` this connection was made from."""
+        """The :class:`pybio.Context` this connection uses: the one it was
+        made from, or the one an ``sni_callback`` switched to."""
         return self._context
+
+    @context.setter
+    def context(self, ctx) -> None:
+        """Server, inside :attr:`Context.sni_callback` only (as the stdlib's
+        ``SSLObject.context = ...``): go on with ``ctx``'s certificate, key,
+        CA list, verify mode, ALPN, ticket keys and callbacks."""
+        from ._context import Context, SERVER
+
+        if not isinstance(ctx, Context):
+            raise TypeError("context must be a pybio.Context")
+        if ctx._role != SERVER or not self._server_side:
+            raise ValueError("switching the context is for server connections and contexts")
+        r = _lib.conn_use_context(self.handle_ptr, ctx._live())
+        if r == _lib.EINVAL:
+            raise ValueError("the context can only be switched inside sni_callback "
+                             "(while the handshake is paused at the ClientHello)")
+        if r:
+            raise self._error(r, "use_context")
+        self._context = ctx
+        self._verified = ctx._verify_mode != ssl.CERT_NONE
+
+    # ---- keying material ----
+
+    def export_keying_material(self, label: Union[str, bytes], length: int,
+                               context: Optional[bytes] = None) -> bytes:
+        """RFC 5705 / RFC 8446 7.5 exporter: ``length`` bytes of keying
+        material for ``label`` (str or bytes) and ``context`` (None: no
+        context, distinct from b"" in TLS 1.2). After the handshake only."""
+        if isinstance(label, str):
+            label = label.encode("ascii")
+        label = bytes(label)
+        if b"\0" in label:
+            raise ValueError("export_keying_material: the label contains a NUL byte")
+        length = int(length)
+        if length <= 0:
+            raise ValueError("export_keying_material: length must be positive")
+        hp = self.handle_ptr
+        if not _lib.conn_is_handshake_done(hp):
+            raise ValueError("export_keying_material: the handshake has not completed")
+        if context is not None:
+            context = bytes(context)
+        out = create_string_buffer(length)
+        r = _lib.conn_export_keying_material(hp, out, length, label, context,
+                                             0 if context is None else len(context))
+        if r == _lib.EINVAL:
+            raise ValueError("export_keying_material: the handshake has not completed")
+        if r:
+            raise _errors.SSLError(ssl.SSL_ERROR_SSL,
+                                   "export_keying_material: OpenSSL refused the export "
+                                   f"(label {label!r}, length {length})")
+        return out.raw
+
+    def get_channel_binding(self, cb_type: str = "tls-unique") -> Optional[bytes]:
+        """Channel binding data as :meth:`ssl.SSLObject.get_channel_binding`:
+        ``"tls-unique"`` (RFC 5929; TLS 1.2. None on TLS 1.3, where RFC 9266
+        leaves it undefined: the stdlib returns OpenSSL's first Finished
+        there, which pybio cannot reach through include/sslbio.h alone; use
+        "tls-exporter") or ``"tls-exporter"`` (RFC 9266: 32 bytes of the
+        exporter, label "EXPORTER-Channel-Binding", empty context). None
+        before the handshake."""
+        if cb_type not in CHANNEL_BINDING_TYPES:
+            raise ValueError(f"{cb_type} channel binding type not implemented")
+        hp = self.handle_ptr
+        if not _lib.conn_is_handshake_done(hp):
+            return None
+        if cb_type == "tls-exporter":
+            return self.export_keying_material(b"EXPORTER-Channel-Binding", 32, b"")
+        n = _lib.conn_tls_unique(hp, None, 0)
+        if n < 0:
+            raise self._error(n, "tls_unique")
+        if n == 0:  # TLS 1.3: not defined (RFC 9266); see the docstring
+            return None
+        buf = create_string_buffer(n)
+        n = _lib.conn_tls_unique(hp, buf, n)
+        if n < 0:
+            raise self._error(n, "tls_unique")
+        return buf.raw[:n]
 
     @property
     def server_side(self) -> bool:
@@ -690,6 +853,14 @@ class Connection:
     @property
     def server_hostname(self) -> Optional[str]:
         return self._server_hostname
+
+    @property
+    def server_name(self) -> Optional[str]:
+        """Server side: the name the client sent (SNI), None if it sent none
+        or before the handshake; client side: the name given
+        (``server_hostname``), None if none."""
+        name = _lib.conn_server_name(self.handle_ptr)
+        return name.decode("ascii", "replace") if name else None
 
     @property
     def suppress_ragged_eofs(self) -> bool:
@@ -705,22 +876,14 @@ class Connection:
 
     def cipher(self) -> Optional[Tuple[str, str, int]]:
         """(name, protocol, secret bits) as :meth:`ssl.SSLObject.cipher`;
-        None before the handshake."""
-        name = _lib.conn_cipher(self.handle_ptr)
+        None before the handshake. The protocol is the negotiated version
+        (the stdlib names the version that introduced the suite: the same
+        for every TLS 1.2 AEAD and TLS 1.3 suite)."""
+        h = self.handle_ptr
+        name = _lib.conn_cipher(h)
         if not name:
             return None
-        name = name.decode()
-        proto = self.version() or ""
-        bits = 0
-        if _lib.ssl_SSL_get_current_cipher is not None:
-            c = _lib.ssl_SSL_get_current_cipher(_lib.conn_openssl(self._h))
-            if c:
-                bits = _lib.ssl_SSL_CIPHER_get_bits(c, None)
-                v = _lib.ssl_SSL_CIPHER_get_version(c)
-                proto = v.decode() if v else proto
-        else:  # guess from the name
-            bits = 128 if "128" in name else 256 if ("256" in name or "CHACHA20" in name) else 0
-        return name, proto, bits
+        return name.decode(), self.version() or "", _lib.conn_cipher_bits(h)
 
     def selected_alpn_protocol(self) -> Optional[str]:
         p = _lib.conn_alpn(self.handle_ptr)
@@ -734,31 +897,44 @@ class Connection:
         """The peer's certificate: DER bytes with ``binary_form``, else the
         dict of :meth:`ssl.SSLObject.getpeercert` (``{}`` when the certificate
         was not verified), None when the peer sent none. The dict is decoded
-        by the stdlib's own decoder (``ssl._ssl._test_decode_cert``, through
-        a temporary file)."""
+        from the DER by pybio's own reader (pybio._x509), to the stdlib's
+        keys and formats."""
         h = self.handle_ptr
         if not _lib.conn_is_handshake_done(h):
             raise ValueError("handshake not done yet")
         if self._peer_cache is None:
-            need = _lib.conn_peer_certificate_pem(h, None, 0)
-            if need < 0:
-                raise self._error(need, "getpeercert")
-            if need == 0:
-                self._peer_cache = (None, None)
-            else:
-                from ctypes import create_string_buffer
-                buf = create_string_buffer(need + 1)
-                _lib.conn_peer_certificate_pem(h, buf, need + 1)
-                pem = buf.value.decode("ascii")
-                self._peer_cache = (pem, ssl.PEM_cert_to_DER_cert(pem))
-        pem, der = self._peer_cache
+            der = self._peer_der(0) if _lib.conn_peer_cert_count(h) > 0 else None
+            self._peer_cache = (der, None)
+        der, decoded = self._peer_cache
         if der is None:
             return None
         if binary_form:
             return der
         if not self._verified:
             return {}
-        return _decode_pem(pem)
+        if decoded is None:
+            decoded = _x509.decode(der)
+            self._peer_cache = (der, decoded)
+        return dict(decoded)  # values are immutable: a shallow copy is the caller's own
+
+    def peer_chain(self) -> List[bytes]:
+        """The certificates the peer sent, as DER, leaf first ([] if none;
+        after a resumption at least the leaf)."""
+        n = _lib.conn_peer_cert_count(self.handle_ptr)
+        if n < 0:
+            raise self._error(n, "peer_chain")
+        return [self._peer_der(i) for i in range(n)]
+
+    def _peer_der(self, index: int) -> bytes:
+        h = self._hp
+        need = _lib.conn_peer_cert_der(h, index, None, 0)
+        if need < 0:
+            raise self._error(need, "peer certificate")
+        buf = create_string_buffer(need)
+        got = _lib.conn_peer_cert_der(h, index, buf, need)
+        if got != need:
+            raise self._error(got if got < 0 else _ERROR, "peer certificate")
+        return buf.raw
 
     # ---- sessions ----
 
@@ -772,7 +948,6 @@ class Connection:
             raise self._error(need, "session")
         if need == 0:
             return None
-        from ctypes import create_string_buffer
         buf = create_string_buffer(need)
         got = _lib.conn_session(h, buf, need)
         if got != need:
@@ -794,10 +969,8 @@ class Connection:
 
     @property
     def session_reused(self) -> bool:
-        """True if the handshake resumed a session."""
-        if _lib.ssl_SSL_session_reused is None:
-            raise NotImplementedError("session_reused needs OpenSSL's symbols")
-        return bool(_lib.ssl_SSL_session_reused(_lib.conn_openssl(self.handle)))
+        """True if the handshake resumed a session (False before it completes)."""
+        return bool(_lib.conn_session_reused(self.handle_ptr))
 
 
 class _Established(Connection):
@@ -877,48 +1050,6 @@ class _Established(Connection):
     feed_read.__doc__ = Connection.feed_read.__doc__
 
 
-def _decode_pem(pem: str) -> Dict[str, Any]:
-    decode = getattr(getattr(ssl, "_ssl", None), "_test_decode_cert", None)
-    if decode is None:  # pragma: no cover
-        raise NotImplementedError("this Python's ssl module cannot decode certificates")
-    fd, name = tempfile.mkstemp(prefix="pybio-", suffix=".pem")
-    try:
-        with os.fdopen(fd, "w") as f:
-            f.write(pem)
-        return decode(name)
-    finally:
-        os.unlink(name)
-
-
-# The engine gives a verifying client's name to SNI and to the certificate
-# check, and insists on one. With check_hostname=False and no
-# server_hostname (which the stdlib allows: the chain is verified, no name
-# is checked or sent), it gets this placeholder, reserved by RFC 6761, and
-# _disable_host_check removes it from both.
-_NO_NAME = b"invalid"
-_SSL_CTRL_SET_TLSEXT_HOSTNAME = 55
-
-
-def _uses_placeholder(ctx, name: Optional[bytes]) -> bool:
-    from ._context import CLIENT
-    return (ctx._role == CLIENT and name is None and not ctx._check_hostname
-            and ctx._verify_mode != ssl.CERT_NONE)
-
-
-def _disable_host_check(h: int, keep_sni: bool = True) -> None:
-    """check_hostname=False with verification on: drop the name match that
-    sslbio_conn_new set (through the SSL* hand-off); SNI too when the name
-    was only the placeholder."""
-    if _lib.ssl_SSL_set1_host is None or _lib.ssl_SSL_ctrl is None:
-        raise NotImplementedError("check_hostname=False with a verifying client needs "
-                                  "OpenSSL's symbols, which this libsslbio does not expose")
-    ssl_ptr = _lib.conn_openssl(h)
-    _lib.ssl_SSL_set1_host(ssl_ptr, None)
-    _lib.ssl_X509_VERIFY_PARAM_set1_ip(_lib.ssl_SSL_get0_param(ssl_ptr), None, 0)
-    if not keep_sni:  # SSL_set_tlsext_host_name(ssl, NULL), a macro over SSL_ctrl
-        _lib.ssl_SSL_ctrl(ssl_ptr, _SSL_CTRL_SET_TLSEXT_HOSTNAME, 0, None)
-
-
 def _new_connection(ctx, server_hostname: Optional[str], suppress_ragged_eofs: bool,
                     session: Optional[bytes], transport: Any) -> Connection:
     from ._context import SERVER, CLIENT
@@ -929,9 +1060,7 @@ def _new_connection(ctx, server_hostname: Optional[str], suppress_ragged_eofs: b
         raise ValueError("server_hostname can only be specified in client mode")
     if role == CLIENT and ctx._check_hostname and server_hostname is None:
         raise ValueError("check_hostname requires server_hostname")
-    name = _hostname_bytes(server_hostname)
-    placeholder = _uses_placeholder(ctx, name)
-    h = _lib.conn_new(ch, _NO_NAME if placeholder else name)
+    h = _lib.conn_new(ch, _hostname_bytes(server_hostname))
     if not h:
         msg = _errors.ctx_failure(ch, "new connection")
         raise ValueError(msg)
@@ -954,15 +1083,7 @@ def _new_connection(ctx, server_hostname: Optional[str], suppress_ragged_eofs: b
     self._cbs = None
     self._peer_cache = None
     self._verified = ctx._verify_mode != ssl.CERT_NONE
-    if role is None:
-        is_server = _lib.ssl_SSL_is_server
-        role = SERVER if is_server is not None and is_server(_lib.conn_openssl(h)) else CLIENT
     self._server_side = role == SERVER
-    self._no_host_check = (role == CLIENT and not ctx._check_hostname
-                           and (name is not None or placeholder)
-                           and ctx._verify_mode != ssl.CERT_NONE)
-    if self._no_host_check:
-        _disable_host_check(h, keep_sni=not placeholder)
     if transport is not None:
         state = _TransportState(transport)
         recv_cb, send_cb = _callbacks(state)

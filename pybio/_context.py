@@ -5,7 +5,6 @@ from __future__ import annotations
 import errno
 import os
 import ssl
-from ctypes import c_char_p
 from typing import Any, Callable, Iterable, Optional, Union
 
 from . import _errors, _lib
@@ -82,7 +81,7 @@ class Context:
             raise MemoryError("sslbio_ctx_new failed")
         self._init(h, role)
 
-    def _init(self, h: int, role: Optional[int]) -> None:
+    def _init(self, h: int, role: int) -> None:
         self._h = h
         self._role = role
         client = role == CLIENT
@@ -91,6 +90,12 @@ class Context:
         self._minimum_version = ssl.TLSVersion.TLSv1_2
         self._maximum_version = ssl.TLSVersion.MAXIMUM_SUPPORTED
         self._alpn: Optional[list] = None
+        self._sni_callback: Optional[Callable[..., Any]] = None
+        self._keylog_filename: Optional[str] = None
+        self._keylog_cb = None  # the C-callable keylog fn, kept alive here
+        self._verify_callback: Optional[Callable[..., Any]] = None
+        self._verify_cb = None  # the C-callable verify fn, kept alive here
+        self._verify_results: dict = {}  # sslbio_conn* -> OpenSSL's result, until used
 
     @classmethod
     def from_handle(cls, handle: int, role: Optional[int] = None) -> "Context":
@@ -98,32 +103,32 @@ class Context:
         another Context's :attr:`handle`). Takes its own reference: the
         caller keeps (and eventually frees) its own.
 
-        The role is read from the ``SSL_CTX``'s method when possible; pass
-        ``role`` when the context was built over a generic ``TLS_method()``.
-        The handle must be a live ``sslbio_ctx*``: a wrong integer is
-        detected when it points at readable memory, and crashes otherwise.
+        The role and the verify mode are the context's own
+        (``sslbio_ctx_role`` / ``sslbio_ctx_get_verify``, which reads a
+        wrapped ``SSL_CTX``'s flags); ``role``, when given, must agree. The
+        handle must be a live ``sslbio_ctx*``: a wrong integer is detected
+        when it points at readable memory, and crashes otherwise.
         """
         if not isinstance(handle, int) or handle == 0:
             raise ValueError("Context.from_handle: a non-zero sslbio_ctx* integer is required")
+        expected = _role_of(role) if role is not None else None
         h = _lib.ctx_ref(handle)
         if not h:
             raise ValueError(f"Context.from_handle: {handle:#x} is not a live sslbio_ctx")
+        actual = _lib.ctx_role(h)
+        if expected is not None and expected != actual:
+            _lib.ctx_free(h)
+            raise ValueError(f"Context.from_handle: the context's role is {actual}, not {role!r}")
         self = cls.__new__(cls)
-        if role is not None:
-            role = _role_of(role)
+        self._init(h, actual)
+        mode = _lib.ctx_get_verify(h)
+        if mode == _lib.VERIFY_NONE:
+            self._verify_mode = ssl.CERT_NONE
+        elif mode == _lib.VERIFY_REQUIRE_PEER or actual == CLIENT:
+            self._verify_mode = ssl.CERT_REQUIRED
         else:
-            role = _detect_role(h)
-        self._init(h, role)
-        ssl_ctx = _lib.ctx_openssl(h)
-        if ssl_ctx and _lib.ssl_SSL_CTX_get_verify_mode is not None:
-            mode = _lib.ssl_SSL_CTX_get_verify_mode(ssl_ctx)
-            if not mode & 1:
-                self._verify_mode = ssl.CERT_NONE
-            elif mode & 2 or role != SERVER:
-                self._verify_mode = ssl.CERT_REQUIRED
-            else:
-                self._verify_mode = ssl.CERT_OPTIONAL
-        self._check_hostname = role == CLIENT and self._verify_mode != ssl.CERT_NONE
+            self._verify_mode = ssl.CERT_OPTIONAL
+        self._check_hostname = actual == CLIENT and self._verify_mode != ssl.CERT_NONE
         return self
 
     # ---- identity ----
@@ -140,9 +145,8 @@ class Context:
         return _lib.ctx_openssl(self._live()) or 0
 
     @property
-    def role(self) -> Optional[int]:
-        """:data:`pybio.CLIENT`, :data:`pybio.SERVER`, or None when unknown
-        (a :meth:`from_handle` context over a generic method)."""
+    def role(self) -> int:
+        """:data:`pybio.CLIENT` or :data:`pybio.SERVER`."""
         return self._role
 
     @property
@@ -174,7 +178,7 @@ class Context:
         self.close()
 
     def __repr__(self) -> str:
-        role = {CLIENT: "CLIENT", SERVER: "SERVER"}.get(self._role, "?")  # type: ignore[arg-type]
+        role = {CLIENT: "CLIENT", SERVER: "SERVER"}.get(self._role, "?")
         state = "closed" if self._h is None else f"handle={self._h:#x}"
         return f"<pybio.Context {role} {state}>"
 
@@ -214,17 +218,14 @@ class Context:
             password = password.encode()
         if not isinstance(password, (bytes, bytearray)):
             raise TypeError("password should be a string, bytes or a callable returning one")
-        setter = _lib.ssl_SSL_CTX_set_default_passwd_cb_userdata
-        if setter is None:
-            raise NotImplementedError("pybio: key passwords need OpenSSL's symbols, "
-                                      "which this libsslbio does not expose")
-        ssl_ctx = _lib.ctx_openssl(h)
-        secret = c_char_p(bytes(password))  # NUL-terminated copy, alive during the call
-        setter(ssl_ctx, secret)
+        secret = bytes(password)
+        # The context keeps a copy (wiped when cleared) for the keys loaded
+        # while it is set: this one only, as with ssl.
+        self._check(_lib.ctx_set_key_password(h, secret, len(secret)), "key password")
         try:
             self._check(_lib.ctx_use_private_key_file(h, key), "private key", key)
         finally:
-            setter(ssl_ctx, None)
+            _lib.ctx_set_key_password(h, None, 0)
 
     def load_cert_chain_pem(self, cert_pem: Union[str, bytes], key_pem: Union[str, bytes]) -> None:
         """Like :meth:`load_cert_chain` from PEM text in memory."""
@@ -320,12 +321,19 @@ class Context:
     def check_hostname(self) -> bool:
         """Client: match the certificate against ``server_hostname`` (default
         True). Enabling it turns ``verify_mode`` CERT_NONE into CERT_REQUIRED,
-        as in :mod:`ssl`."""
+        as in :mod:`ssl`. Off, a verifying client still verifies the chain,
+        may be made without ``server_hostname`` and then sends no SNI.
+
+        A context setting (``sslbio_ctx_set_check_hostname``), applied when
+        set: like the other setters it raises :class:`ValueError` once the
+        first connection froze the context."""
         return self._check_hostname
 
     @check_hostname.setter
     def check_hostname(self, value: bool) -> None:
         value = bool(value)
+        self._check(_lib.ctx_set_check_hostname(self._live(), 1 if value else 0),
+                    "check hostname")
         if value and self._verify_mode == ssl.CERT_NONE:
             self._check_hostname = False
             self.verify_mode = ssl.CERT_REQUIRED
@@ -355,6 +363,114 @@ class Context:
                 raise ValueError(f"{v!r} is not supported: pybio speaks TLS 1.2 and 1.3 only")
         self._check(_lib.ctx_set_versions(self._live(), _VERSION_TO_C[lo], _VERSION_TO_C[hi]),
                     "versions")
+
+    # ---- hooks ----
+
+    @property
+    def sni_callback(self) -> Optional[Callable[..., Any]]:
+        """Server: ``callback(conn, server_name, ctx)`` called at the
+        ClientHello, as :attr:`ssl.SSLContext.sni_callback` (server_name
+        None when the client sent none). Inside it ``conn.context =
+        other_ctx`` switches the certificate (and the rest of the
+        configuration). Return None to go on, or an int /
+        :class:`ssl.AlertDescription` to abort the handshake with that
+        alert (it then raises SSLError). An exception raised by the
+        callback aborts the handshake (handshake_failure) and propagates
+        out of the call that drove it. A setter: before the first
+        connection."""
+        return self._sni_callback
+
+    @sni_callback.setter
+    def sni_callback(self, fn: Optional[Callable[..., Any]]) -> None:
+        if fn is not None and not callable(fn):
+            raise TypeError("sni_callback must be callable or None")
+        if self._role != SERVER:
+            raise ValueError("sni_callback is for server contexts")
+        self._check(_lib.ctx_set_client_hello_pause(self._live(), 0 if fn is None else 1),
+                    "ClientHello pause")
+        self._sni_callback = fn
+
+    @property
+    def keylog_filename(self) -> Optional[str]:
+        """Append the TLS secrets to this file in the NSS key log format
+        (as :attr:`ssl.SSLContext.keylog_filename`); None: off. A setter:
+        before the first connection."""
+        return self._keylog_filename
+
+    @keylog_filename.setter
+    def keylog_filename(self, filename: Optional[StrPath]) -> None:
+        h = self._live()
+        if filename is None:
+            self._check(_lib.ctx_set_keylog(h, _lib.KEYLOG_FN(), None), "key log")
+            self._keylog_filename = None
+            self._keylog_cb = None
+            return
+        path = os.fspath(filename)
+        # Like the stdlib: the file must be writable now; a header line
+        # starts a new (empty) file.
+        with open(path, "ab") as f:
+            if f.tell() == 0:
+                f.write(b"# TLS secrets log file, generated by OpenSSL / Python\n")
+
+        def keylog(_user, line):
+            try:
+                with open(path, "ab") as f:
+                    f.write(line + b"\n")
+            except OSError:  # never raise into C; a lost line is not fatal
+                pass
+
+        cb = _lib.KEYLOG_FN(keylog)
+        self._check(_lib.ctx_set_keylog(h, cb, None), "key log")
+        self._keylog_cb = cb
+        self._keylog_filename = os.fsdecode(path)
+
+    def set_verify_callback(self, fn: Optional[Callable[..., Any]]) -> None:
+        """Custom verification: ``fn(conn, chain, verify_result) -> bool``
+        with the peer's certificates as DER, leaf first, and OpenSSL's
+        verify result (0: its checks passed). Only ``True`` accepts; a
+        rejection fails the handshake with
+        :class:`ssl.SSLCertVerificationError` (verify_code 50 where OpenSSL
+        had passed). Called once per handshake in which the peer sent
+        certificates (a client always, a server that asked for one and got
+        it), after OpenSSL's checks: it alone decides. An exception raised
+        by fn rejects and propagates. None: OpenSSL's checks alone. A
+        setter: before the first connection."""
+        h = self._live()
+        if fn is None:
+            self._check(_lib.ctx_set_verify_callback(h, _lib.VERIFY_FN(), None), "verify callback")
+            self._verify_callback = None
+            self._verify_cb = None
+            return
+        if not callable(fn):
+            raise TypeError("set_verify_callback needs a callable or None")
+        want_verify = _lib.STATUS["WANT_VERIFY"]
+        results = self._verify_results
+
+        def verify(_user, conn, result):
+            # Defer: the Python side decides in the same handshake call,
+            # outside the engine (see Connection._verify), with OpenSSL's
+            # result as the engine gave it here.
+            results[conn] = result
+            return want_verify
+
+        cb = _lib.VERIFY_FN(verify)
+        self._check(_lib.ctx_set_verify_callback(h, cb, None), "verify callback")
+        self._verify_cb = cb
+        self._verify_callback = fn
+
+    def set_session_ticket_keys(self, keys: Iterable[bytes]) -> None:
+        """Server: the session ticket keys, 32 random bytes each; the first
+        seals new tickets, every one opens them. Contexts given the same
+        keys accept each other's tickets. May be called at any time
+        (rotation)."""
+        keys = [bytes(k) for k in keys]
+        if not keys:
+            raise ValueError("set_session_ticket_keys needs at least one key")
+        for k in keys:
+            if len(k) != 32:
+                raise ValueError(f"session ticket keys are 32 bytes each, not {len(k)}")
+        blob = b"".join(keys)
+        self._check(_lib.ctx_set_ticket_keys(self._live(), blob, len(blob)), "ticket keys")
 
     # ---- connections ----
 
@@ -386,18 +502,6 @@ class Context:
         if not hasattr(transport, "read") or not hasattr(transport, "write"):
             raise TypeError("wrap_bio: transport needs read(n) and write(data) methods")
         return _new_connection(self, server_hostname, suppress_ragged_eofs, session, transport)
-
-
-def _detect_role(h: int) -> Optional[int]:
-    get_method = _lib.ssl_SSL_CTX_get_ssl_method
-    if get_method is None:
-        return None
-    method = get_method(_lib.ctx_openssl(h))
-    if method and method == _lib.ssl_TLS_client_method():
-        return CLIENT
-    if method and method == _lib.ssl_TLS_server_method():
-        return SERVER
-    return None
 
 
 from ._connection import Connection, _new_connection  # noqa: E402  (cycle)

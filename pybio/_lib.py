@@ -15,13 +15,10 @@ Two views of the same dlopen() handle are used:
   a few bytes or read a field, where releasing and re-taking the GIL would
   cost more than the call itself.
 
-A handful of OpenSSL functions are also declared (``ssl_*`` names) for the
-features the sslbio C API leaves to the expert hand-off (``SSL*``): the byte
-count of ``pending()``, cipher bits, ``check_hostname=False``, key passwords.
-They are looked up through the sslbio library's own handle, so they resolve
-in the very libssl/libcrypto that the engine uses; when they cannot be found
-(a library linked with a private OpenSSL) they are ``None`` and the features
-that need them raise ``NotImplementedError``.
+Nothing else is looked up: pybio uses only what include/sslbio.h declares.
+The status codes and kinds of failure are not written down here either:
+they are read from the library at import (sslbio_strstatus / sslbio_strkind
+name every row of the header's SSLBIO_STATUS_TABLE / SSLBIO_KIND_TABLE).
 """
 
 from __future__ import annotations
@@ -46,15 +43,8 @@ ENV_VAR = "SSLBIO_LIBRARY"
 ABI_VERSION = 1
 
 # ---- constants of include/sslbio.h -----------------------------------------
-
-OK = 0
-WANT_READ = -1
-WANT_WRITE = -2
-CLOSED = -3
-TRUNCATED = -4
-ERROR = -5
-EINVAL = -6
-ENOMEM = -7
+# The status codes (OK, WANT_READ, ...) and the kinds of failure are derived
+# from the library after loading it (see _derive_tables below).
 
 CLIENT = 1
 SERVER = 2
@@ -107,8 +97,10 @@ def _load() -> Tuple[ctypes.CDLL, ctypes.PyDLL, str]:
     raise ImportError(
         "pybio: libsslbio not found. Tried, in order:\n  "
         + "\n  ".join(tried)
-        + f"\nRun `make` in the sslbio repository, set {ENV_VAR} to the full path of "
-        "libsslbio.so, or install it where the dynamic linker finds it (`make install`)."
+        + f"\nRun `make lib` in the sslbio repository, set {ENV_VAR} to the full path of "
+        "libsslbio.so, install it where the dynamic linker finds it (`make install`), "
+        "or `pip install ./pybio` from the repository, which compiles it with the C "
+        "compiler (needs cc, pkg-config and libssl-dev)."
     )
 
 
@@ -130,7 +122,15 @@ _API_V1_FIELDS = (
     "conn_alpn", "conn_is_handshake_done", "conn_peer_certificate_pem", "conn_openssl",
     "conn_session", "conn_set_session", "conn_set_transport", "conn_flush",
     "conn_feed_buffer", "conn_feed_commit", "conn_drain_buffer", "conn_drain_commit",
-    "conn_reset", "conn_write_drain", "conn_feed_read",
+    "conn_reset", "conn_write_drain", "conn_feed_read", "strkind", "ctx_set_check_hostname",
+    "ctx_set_key_password", "ctx_role", "ctx_get_verify", "conn_error_info", "conn_error_entry",
+    "conn_protocol_version", "conn_cipher_id", "conn_cipher_bits", "conn_group",
+    "conn_pending_plaintext",
+    # hooks for servers and protocols
+    "ctx_set_client_hello_pause", "conn_server_name", "conn_client_alpn", "conn_use_context",
+    "conn_reject_client_hello", "ctx_set_keylog", "conn_export_keying_material",
+    "conn_tls_unique", "ctx_set_verify_callback", "conn_verify_done", "conn_peer_cert_count",
+    "conn_peer_cert_der", "conn_session_reused", "ctx_set_ticket_keys",
 )
 
 
@@ -140,12 +140,49 @@ class ApiV1(Structure):
     _fields_ = [("size", c_size_t), ("abi", c_int)] + [(n, c_void_p) for n in _API_V1_FIELDS]
 
 
+class ErrorInfo(Structure):
+    """Mirror of ``sslbio_error_info`` (sslbio_conn_error_info)."""
+
+    _fields_ = [
+        ("status", c_int),
+        ("kind", c_int),
+        ("op", c_char_p),
+        ("ssl_error", c_int),
+        ("sys_errno", c_int),
+        ("verify_result", c_long),
+        ("verify_string", c_char_p),
+        ("detail", c_char_p),
+        ("entries", c_size_t),
+        ("dropped", c_size_t),
+    ]
+
+
+class ErrorEntry(Structure):
+    """Mirror of ``sslbio_error_entry`` (sslbio_conn_error_entry)."""
+
+    _fields_ = [
+        ("code", c_ulong),
+        ("lib", c_char_p),
+        ("lib_string", c_char_p),
+        ("reason_string", c_char_p),
+        ("reason", ctypes.c_char * 64),
+        ("file", c_char_p),
+        ("line", c_int),
+        ("function", c_char_p),
+        ("data", c_char_p),
+    ]
+
+
 # ---- declarations -------------------------------------------------------------
 
 # Transport callbacks. CFUNCTYPE: the callback takes the GIL itself, so it
 # works from GIL-releasing calls.
 RECV_FN = ctypes.CFUNCTYPE(c_long, c_void_p, c_void_p, c_size_t)
 SEND_FN = ctypes.CFUNCTYPE(c_long, c_void_p, c_void_p, c_size_t)
+# Hooks: sslbio_keylog_fn(void *user, const char *line) and
+# sslbio_verify_fn(void *user, sslbio_conn *conn, long verify_result) -> int.
+KEYLOG_FN = ctypes.CFUNCTYPE(None, c_void_p, c_char_p)
+VERIFY_FN = ctypes.CFUNCTYPE(c_int, c_void_p, c_void_p, c_long)
 
 _P = c_void_p  # sslbio_ctx*, sslbio_conn*, SSL_CTX*, SSL*: opaque pointers
 _S = True      # release the GIL
@@ -155,6 +192,7 @@ _F = False     # keep the GIL
 SIGNATURES = {
     "sslbio_version": (c_char_p, [], _F),
     "sslbio_strstatus": (c_char_p, [c_int], _F),
+    "sslbio_strkind": (c_char_p, [c_int], _F),
     "sslbio_api": (POINTER(ApiV1), [c_int], _F),
     # context
     "sslbio_ctx_new": (_P, [c_int], _F),
@@ -173,6 +211,10 @@ SIGNATURES = {
     "sslbio_ctx_set_versions": (c_int, [_P, c_int, c_int], _F),
     "sslbio_ctx_set_ciphers": (c_int, [_P, c_char_p, c_char_p], _F),
     "sslbio_ctx_set_ragged_eof": (c_int, [_P, c_int], _F),
+    "sslbio_ctx_set_check_hostname": (c_int, [_P, c_int], _F),
+    "sslbio_ctx_set_key_password": (c_int, [_P, c_void_p, c_size_t], _F),
+    "sslbio_ctx_role": (c_int, [_P], _F),
+    "sslbio_ctx_get_verify": (c_int, [_P], _F),
     "sslbio_ctx_error": (c_char_p, [_P], _F),
     # engine
     "sslbio_conn_new": (_P, [_P, c_char_p], _S),
@@ -197,39 +239,40 @@ SIGNATURES = {
     "sslbio_conn_error": (c_long, [_P, c_char_p, c_size_t], _F),
     "sslbio_conn_error_code": (c_ulong, [_P], _F),
     "sslbio_conn_verify_result": (c_long, [_P], _F),
+    "sslbio_conn_error_info": (c_int, [_P, POINTER(ErrorInfo)], _F),
+    "sslbio_conn_error_entry": (c_int, [_P, c_size_t, POINTER(ErrorEntry)], _F),
     "sslbio_conn_version": (c_char_p, [_P], _F),
     "sslbio_conn_cipher": (c_char_p, [_P], _F),
     "sslbio_conn_alpn": (c_char_p, [_P], _F),
     "sslbio_conn_is_handshake_done": (c_int, [_P], _F),
     "sslbio_conn_peer_certificate_pem": (c_long, [_P, c_char_p, c_size_t], _F),
+    "sslbio_conn_protocol_version": (c_int, [_P], _F),
+    "sslbio_conn_cipher_id": (c_long, [_P], _F),
+    "sslbio_conn_cipher_bits": (c_int, [_P], _F),
+    "sslbio_conn_group": (c_char_p, [_P], _F),
+    "sslbio_conn_session_reused": (c_int, [_P], _F),
+    "sslbio_conn_server_name": (c_char_p, [_P], _F),
+    "sslbio_conn_peer_cert_count": (c_long, [_P], _F),
+    "sslbio_conn_peer_cert_der": (c_long, [_P, c_size_t, c_void_p, c_size_t], _F),
+    "sslbio_conn_pending_plaintext": (c_long, [_P], _F),
     "sslbio_conn_openssl": (_P, [_P], _F),
     "sslbio_conn_session": (c_long, [_P, c_void_p, c_size_t], _F),
     "sslbio_conn_set_session": (c_int, [_P, c_void_p, c_size_t], _F),
     "sslbio_conn_set_transport": (c_int, [_P, RECV_FN, SEND_FN, c_void_p], _F),
     "sslbio_conn_flush": (c_int, [_P], _S),
+    # hooks for servers and protocols
+    "sslbio_ctx_set_client_hello_pause": (c_int, [_P, c_int], _F),
+    "sslbio_conn_client_alpn": (c_long, [_P, c_char_p, c_size_t], _F),
+    "sslbio_conn_use_context": (c_int, [_P, _P], _F),
+    "sslbio_conn_reject_client_hello": (c_int, [_P, c_int], _F),
+    "sslbio_ctx_set_keylog": (c_int, [_P, KEYLOG_FN, c_void_p], _F),
+    "sslbio_conn_export_keying_material": (c_int, [_P, c_void_p, c_size_t, c_char_p, c_void_p,
+                                                   c_size_t], _F),
+    "sslbio_conn_tls_unique": (c_long, [_P, c_void_p, c_size_t], _F),
+    "sslbio_ctx_set_verify_callback": (c_int, [_P, VERIFY_FN, c_void_p], _F),
+    "sslbio_conn_verify_done": (c_int, [_P, c_int], _F),
+    "sslbio_ctx_set_ticket_keys": (c_int, [_P, c_void_p, c_size_t], _F),
 }
-
-# OpenSSL functions used through the expert hand-off (optional; see above).
-OPENSSL_SIGNATURES = {
-    "SSL_pending": (c_int, [_P]),
-    "SSL_is_server": (c_int, [_P]),
-    "SSL_session_reused": (c_int, [_P]),
-    "SSL_set1_host": (c_int, [_P, c_char_p]),
-    "SSL_ctrl": (c_long, [_P, c_int, c_long, c_void_p]),
-    "SSL_get0_param": (_P, [_P]),
-    "X509_VERIFY_PARAM_set1_ip": (c_int, [_P, c_char_p, c_size_t]),
-    "SSL_get_current_cipher": (_P, [_P]),
-    "SSL_CIPHER_get_bits": (c_int, [_P, POINTER(c_int)]),
-    "SSL_CIPHER_get_version": (c_char_p, [_P]),
-    "X509_verify_cert_error_string": (c_char_p, [c_long]),
-    "ERR_reason_error_string": (c_char_p, [c_ulong]),
-    "SSL_CTX_get_verify_mode": (c_int, [_P]),
-    "SSL_CTX_get_ssl_method": (_P, [_P]),
-    "TLS_client_method": (_P, []),
-    "TLS_server_method": (_P, []),
-    "SSL_CTX_set_default_passwd_cb_userdata": (None, [_P, c_void_p]),
-}
-
 
 # Hot-path twins: the same C functions a second time, as ``raw_<name>``,
 # with the GIL kept and, where it is safe, ``argtypes = None``. Without
@@ -270,15 +313,6 @@ def _declare():
             g["raw_" + name[len("sslbio_"):]] = raw
     if missing:
         raise ImportError(f"pybio: {path} lacks {', '.join(missing)} (rebuild it with `make lib`)")
-    for name, (restype, argtypes) in OPENSSL_SIGNATURES.items():
-        try:
-            fn = getattr(_fast, name)
-        except AttributeError:
-            fn = None
-        else:
-            fn.restype = restype
-            fn.argtypes = argtypes
-        g["ssl_" + name] = fn
 
 
 _declare()
@@ -303,6 +337,74 @@ _check_abi()
 
 VERSION: str = version().decode()
 
+# ---- the status and kind tables, read from the library -----------------------
+
+# sslbio_strstatus(v) is "SSLBIO_<NAME>" for every row (NAME, v, text) of the
+# header's SSLBIO_STATUS_TABLE and "unknown status" elsewhere; sslbio_strkind(k)
+# is the text of the row (NAME, k, text) of SSLBIO_KIND_TABLE ("verify", "no
+# memory") and "unknown kind" elsewhere. Both tables hold small numbers
+# (statuses 0 and below, kinds 0 and above): this window holds them all.
+TABLE_SCAN = range(-256, 257)
+
+#: Status name -> value, from the library: {"OK": 0, "WANT_READ": -1, ...}.
+STATUS: dict = {}
+#: Kind of failure value -> the library's name for it: {0: "none", 3: "verify", ...}.
+KINDS: dict = {}
+#: The same, name -> value: {"verify": 3, "no memory": 7, ...}.
+KIND: dict = {}
+
+# The statuses and kinds pybio itself acts on; a library without them is refused.
+REQUIRED_STATUSES = ("OK", "WANT_READ", "WANT_WRITE", "CLOSED", "TRUNCATED", "ERROR", "EINVAL",
+                     "ENOMEM")
+REQUIRED_KINDS = ("none", "ssl", "syscall", "verify", "truncated", "transport", "invalid",
+                  "no memory")
+
+
+def read_tables(strstatus_fn=None, strkind_fn=None):
+    """(status name -> value, kind value -> name) as the library names them,
+    ImportError naming what is missing when a status or kind pybio acts on
+    is not there. The functions default to the library's."""
+    strstatus_fn = strstatus_fn or strstatus
+    strkind_fn = strkind_fn or strkind
+    status, kinds = {}, {}
+    for value in TABLE_SCAN:
+        name = strstatus_fn(value).decode()
+        if name.startswith("SSLBIO_"):
+            status[name[len("SSLBIO_"):]] = value
+        text = strkind_fn(value).decode()
+        if text != "unknown kind":
+            kinds[value] = text
+    missing = [n for n in REQUIRED_STATUSES if n not in status]
+    if missing:
+        raise ImportError(f"pybio: {path} lacks the status codes {', '.join(missing)} "
+                          "(sslbio_strstatus does not name them; rebuild it with `make lib`)")
+    missing = [n for n in REQUIRED_KINDS if n not in kinds.values()]
+    if missing:
+        raise ImportError(f"pybio: {path} lacks the kinds of failure "
+                          f"{', '.join(repr(n) for n in missing)} (sslbio_strkind does not "
+                          "name them; rebuild it with `make lib`)")
+    return status, kinds
+
+
+def _derive_tables() -> None:
+    status, kinds = read_tables()
+    STATUS.update(status)
+    KINDS.update(kinds)
+    KIND.update((text, value) for value, text in kinds.items())
+    globals().update(STATUS)  # _lib.OK, _lib.WANT_READ, ... as module constants
+
+
+_derive_tables()
+# Declared for readers and type checkers; _derive_tables() has set them.
+OK: int
+WANT_READ: int
+WANT_WRITE: int
+CLOSED: int
+TRUNCATED: int
+ERROR: int
+EINVAL: int
+ENOMEM: int
+
 # ---- helpers shared by the other modules -------------------------------------
 
 # PyMemoryView_FromMemory: a memoryview over C memory, for the zero-copy
@@ -326,3 +428,7 @@ bytes_new.argtypes = None if RAW_UNTYPED else [c_void_p, ctypes.c_ssize_t]
 
 def strstatus_text(status: int) -> str:
     return strstatus(status).decode()
+
+
+def strkind_text(kind: int) -> str:
+    return strkind(kind).decode()

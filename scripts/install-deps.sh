@@ -8,7 +8,6 @@ have pkg-config || need+=(pkg-config)
 have valgrind || need+=(valgrind)
 have curl || need+=(curl)
 have g++ || need+=(g++)
-have gdb || need+=(gdb)   # tests/c/check_nogo.sh: counts C->Go entries during a transfer
 # make interop: foreign TLS peers and scanners (node is expected, like Go)
 have gnutls-cli || need+=(gnutls-bin)   # gnutls-cli, gnutls-serv
 have wget || need+=(wget)               # Debian's wget is built on GnuTLS

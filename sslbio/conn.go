@@ -25,6 +25,9 @@ type Conn struct {
 	hsDone atomic.Bool
 	hsErr  error
 
+	readMu sync.Mutex // one reader of plaintext at a time (Read, Session's wait); guards plain
+	plain  []byte     // plaintext Session read while waiting for a ticket: Read returns it first
+
 	inMu   sync.Mutex // one goroutine reads the socket at a time; guards in*
 	inBuf  []byte
 	inLeft []byte // ciphertext read from the socket, not yet accepted by Feed
@@ -223,6 +226,16 @@ func (c *Conn) Read(p []byte) (int, error) {
 	if len(p) == 0 {
 		return 0, nil
 	}
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if len(c.plain) > 0 {
+		n := copy(p, c.plain)
+		c.plain = c.plain[n:]
+		if len(c.plain) == 0 {
+			c.plain = nil
+		}
+		return n, nil
+	}
 	var n int
 	err := c.pump(func(e *Engine) (int, error) {
 		var err error
@@ -292,11 +305,99 @@ func (c *Conn) Close() error {
 	return err
 }
 
-// ConnectionState reports the negotiated parameters.
+// ConnectionState reports the negotiated parameters, as
+// Engine.ConnectionState (zero before the handshake completes).
 func (c *Conn) ConnectionState() ConnectionState {
 	c.engMu.Lock()
 	defer c.engMu.Unlock()
 	return c.eng.ConnectionState()
+}
+
+// PeerChain is the DER of every certificate the peer sent, leaf first (nil
+// if none), as Engine.PeerChain.
+func (c *Conn) PeerChain() [][]byte {
+	c.engMu.Lock()
+	defer c.engMu.Unlock()
+	return c.eng.PeerChain()
+}
+
+// KeyUpdate sends a TLS 1.3 KeyUpdate, asking the peer to update its keys
+// too when updatePeer is set; it runs the handshake first if needed. The
+// peer's answer is read by Read, like any record. Over TLS 1.2 it fails
+// with an error matching ErrInvalid.
+func (c *Conn) KeyUpdate(updatePeer bool) error {
+	if err := c.Handshake(); err != nil {
+		return err
+	}
+	return c.pump(func(e *Engine) (int, error) { return 0, e.KeyUpdate(updatePeer) }, true)
+}
+
+// SetSession resumes a session from Session (of this Conn's process or
+// another: it is plain DER) on a client, before the handshake. A session
+// issued for another server name, a server Conn and a handshake that
+// already started are refused.
+func (c *Conn) SetSession(der []byte) error {
+	c.engMu.Lock()
+	defer c.engMu.Unlock()
+	return c.eng.SetSession(der)
+}
+
+// Session returns the DER of the connection's session for SetSession on a
+// later client, or nil while none is resumable; it runs the handshake
+// first if needed.
+//
+// A TLS 1.3 server sends its session ticket after the handshake, so a
+// TLS 1.3 client whose session is not resumable yet reads the connection
+// until the ticket arrived. Application data that comes first is kept for
+// Read, and ends the wait (nil: call Session again after reading it); so
+// do the peer's close (nil) and a failure or the read deadline (the
+// error): set a read deadline when the server may issue no ticket at all.
+// Session waits for a Read in progress to return.
+func (c *Conn) Session() ([]byte, error) {
+	if err := c.Handshake(); err != nil {
+		return nil, err
+	}
+	c.engMu.Lock()
+	sess, err := c.eng.Session()
+	wait := sess == nil && err == nil && c.eng.awaitsTicket()
+	c.engMu.Unlock()
+	if !wait {
+		return sess, err
+	}
+	c.readMu.Lock()
+	defer c.readMu.Unlock()
+	if len(c.plain) == 0 {
+		err = c.awaitTicket(&sess)
+	}
+	if err == nil && sess == nil { // data came first (the ticket may have come before it)
+		c.engMu.Lock()
+		sess, err = c.eng.Session()
+		c.engMu.Unlock()
+	}
+	if errors.Is(err, io.EOF) {
+		return nil, nil
+	}
+	return sess, err
+}
+
+// awaitTicket reads records until the session is resumable (*sess set) or
+// plaintext arrived (kept in c.plain); call with readMu held.
+func (c *Conn) awaitTicket(sess *[]byte) error {
+	buf := make([]byte, 16*1024)
+	return c.pump(func(e *Engine) (int, error) {
+		n, rerr := e.Read(buf)
+		if n > 0 {
+			c.plain = append(c.plain, buf[:n]...)
+			return n, nil
+		}
+		if errors.Is(rerr, sslerr.ErrWantRead) { // the ticket may have come in this read
+			if s, serr := e.Session(); s != nil || serr != nil {
+				*sess = s
+				return 0, serr
+			}
+		}
+		return 0, rerr
+	}, false)
 }
 
 // NetConn returns the underlying connection.

@@ -3,7 +3,6 @@ package sslbio
 /*
 #include <stdlib.h>
 #include "sslbio.h"
-#include "info_internal.h"
 */
 import "C"
 
@@ -63,7 +62,7 @@ func ContextFromHandle(handle unsafe.Pointer) (*Context, error) {
 	if c == nil {
 		return nil, sslerr.Invalid("context from handle", "not a live sslbio_ctx")
 	}
-	return adoptContext(c, Role(C.sslbio__ctx_role(c))), nil
+	return adoptContext(c, Role(C.sslbio_ctx_role(c))), nil
 }
 
 // Handle is the sslbio_ctx* for C code in the same process, borrowed: valid
@@ -267,9 +266,11 @@ func (x *Context) callBytes(what string, b []byte, fn func(*C.sslbio_ctx, *C.cha
 
 // setterError reads the context's message; call with x.mu held.
 func (x *Context) setterError(what string, st C.int) error {
-	msg := strings.TrimPrefix(C.GoString(C.sslbio_ctx_error(x.c)), "sslbio: ")
+	full := C.GoString(C.sslbio_ctx_error(x.c))
+	msg := strings.TrimPrefix(full, "sslbio: ")
 	if msg == "" {
 		msg = what + ": " + C.GoString(C.sslbio_strstatus(st))
+		full = ""
 	}
 	kind := sslerr.KindSSL
 	switch st {
@@ -278,7 +279,7 @@ func (x *Context) setterError(what string, st C.int) error {
 	case C.SSLBIO_ENOMEM:
 		kind = sslerr.KindNoMemory
 	}
-	return &sslerr.Error{Op: "context", Kind: kind, Detail: msg}
+	return &sslerr.Error{Op: "context", Kind: kind, Detail: msg, Message: full}
 }
 
 func boolInt(b bool) C.int {

@@ -2,7 +2,6 @@ package sslbio
 
 /*
 #include "sslbio.h"
-#include "info_internal.h"
 */
 import "C"
 
@@ -26,45 +25,66 @@ var (
 // Error is the error package's type, for errors.As.
 type Error = sslerr.Error
 
-// recordedError copies the conn's error record (captured by the C call that
-// failed, on its own thread) into a *sslerr.Error.
+// recordedError copies the conn's last error (captured by the C call that
+// failed, on its own thread) into a *sslerr.Error through the header's
+// sslbio_conn_error_info/_entry, with the C library's one-line message.
 func (e *Engine) recordedError(st C.int) error {
-	rec := C.sslbio__conn_err(e.c)
 	defer runtime.KeepAlive(e)
-	if rec == nil {
+	var info C.sslbio_error_info
+	if C.sslbio_conn_error_info(e.c, &info) != C.SSLBIO_OK || info.status == C.SSLBIO_OK {
 		return statusOnlyError(st)
 	}
 	out := &sslerr.Error{
-		Op:           C.GoString(rec.op),
-		Kind:         sslerr.Kind(rec.kind),
-		SSLError:     int(rec.ssl_error),
-		Errno:        syscall.Errno(rec.sys_errno),
-		Dropped:      int(rec.n_dropped),
-		VerifyResult: int(rec.verify_result),
-		Detail:       C.GoString(&rec.detail[0]),
+		Op:           C.GoString(info.op),
+		Kind:         sslerr.Kind(info.kind),
+		SSLError:     int(info.ssl_error),
+		Errno:        syscall.Errno(info.sys_errno),
+		Dropped:      int(info.dropped),
+		VerifyResult: int(info.verify_result),
+		VerifyString: C.GoString(info.verify_string),
+		Detail:       C.GoString(info.detail),
+		Message:      e.message(),
 	}
-	if out.VerifyResult != 0 {
-		out.VerifyString = C.GoString(C.sslbio__verify_string(rec.verify_result))
-	}
-	for i := 0; i < int(rec.n_entries); i++ {
-		en := &rec.entries[i]
+	for i := C.size_t(0); i < info.entries; i++ {
+		var en C.sslbio_error_entry
+		if C.sslbio_conn_error_entry(e.c, i, &en) != C.SSLBIO_OK {
+			break
+		}
 		code := uint64(en.code)
 		out.Entries = append(out.Entries, sslerr.Entry{
 			Code:          code,
 			Library:       int((code >> 23) & 0xff),
 			Reason:        int(code & 0x7fffff),
-			LibraryString: C.GoString(C.sslbio__lib_string(en.code)),
-			ReasonString:  C.GoString(C.sslbio__reason_string(en.code)),
+			LibraryName:   C.GoString(en.lib),
+			ReasonName:    C.GoString(&en.reason[0]),
+			LibraryString: C.GoString(en.lib_string),
+			ReasonString:  C.GoString(en.reason_string),
 			File:          C.GoString(en.file),
 			Line:          int(en.line),
 			Func:          C.GoString(en.function),
-			Data:          C.GoString(&en.data[0]),
+			Data:          C.GoString(en.data),
 		})
 	}
 	if out.Kind == sslerr.KindNone {
 		out.Kind = statusKind(st)
 	}
 	return out
+}
+
+// message is the C library's one-line message of the conn's last error.
+func (e *Engine) message() string {
+	var small [256]C.char
+	n := C.sslbio_conn_error(e.c, &small[0], C.size_t(len(small)))
+	if n <= 0 {
+		return ""
+	}
+	if int(n) < len(small) {
+		return C.GoString(&small[0])
+	}
+	big := make([]byte, int(n)+1)
+	C.sslbio_conn_error(e.c, (*C.char)(bytesPtr(big)), C.size_t(len(big)))
+	runtime.KeepAlive(e)
+	return string(big[:n])
 }
 
 func statusKind(st C.int) sslerr.Kind {

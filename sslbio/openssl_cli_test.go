@@ -35,13 +35,16 @@ func startSServer(t *testing.T, extra ...string) (*opensslProc, string) {
 	}
 }
 
+// opensslVersions: the flag that pins openssl(1) to each version.
+var opensslVersions = []struct {
+	name string
+	flag string
+	want uint16
+}{{"TLS1.3", "-tls1_3", tls.VersionTLS13}, {"TLS1.2", "-tls1_2", tls.VersionTLS12}}
+
 func TestOpenSSLServer(t *testing.T) {
 	opensslPath(t)
-	for _, v := range []struct {
-		name string
-		flag string
-		want uint16
-	}{{"TLS1.3", "-tls1_3", tls.VersionTLS13}, {"TLS1.2", "-tls1_2", tls.VersionTLS12}} {
+	for _, v := range opensslVersions {
 		t.Run(v.name+"/Dial", func(t *testing.T) {
 			srv, addr := startSServer(t, "-rev", v.flag)
 			c, err := Dial("tcp", addr, clientContext(t))
@@ -202,29 +205,34 @@ func acceptOne(t *testing.T, ln net.Listener) *Conn {
 	}
 }
 
+// sClientPing runs s_client with args against a server Conn of sctx and
+// checks that a line typed into s_client arrives.
+func sClientPing(t *testing.T, sctx *Context, args ...string) (*opensslProc, *Conn, *bufio.Reader) {
+	t.Helper()
+	ln, err := Listen("tcp", "127.0.0.1:0", sctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { ln.Close() })
+	cl := startSClient(t, ln.Addr().String(), args...)
+	s := acceptOne(t, ln)
+	br := bufio.NewReader(s)
+	_, err = cl.stdin.Write([]byte("ping\n"))
+	require.NoError(t, err)
+	line, err := br.ReadString('\n')
+	require.NoError(t, err)
+	require.Equal(t, "ping\n", line)
+	return cl, s, br
+}
+
 func TestOpenSSLClient(t *testing.T) {
 	opensslPath(t)
-	for _, v := range []struct {
-		name string
-		flag string
-		want uint16
-	}{{"TLS1.3", "-tls1_3", tls.VersionTLS13}, {"TLS1.2", "-tls1_2", tls.VersionTLS12}} {
+	for _, v := range opensslVersions {
 		t.Run(v.name, func(t *testing.T) {
-			ln, err := Listen("tcp", "127.0.0.1:0", serverContext(t, func(c *Config) { c.NextProtos = []string{"h2"} }))
-			require.NoError(t, err)
-			defer ln.Close()
-			cl := startSClient(t, ln.Addr().String(), v.flag, "-alpn", "h2", "-quiet", "-no_ign_eof")
-			s := acceptOne(t, ln)
-			br := bufio.NewReader(s)
-			_, err = cl.stdin.Write([]byte("ping\n"))
-			require.NoError(t, err)
-			line, err := br.ReadString('\n')
-			require.NoError(t, err)
-			require.Equal(t, "ping\n", line)
+			sctx := serverContext(t, func(c *Config) { c.NextProtos = []string{"h2"} })
+			cl, s, br := sClientPing(t, sctx, v.flag, "-alpn", "h2", "-quiet", "-no_ign_eof")
 			st := s.ConnectionState()
 			require.Equal(t, v.want, st.Version)
 			require.Equal(t, "h2", st.NegotiatedProtocol)
-			_, err = s.Write([]byte("pong\n"))
+			_, err := s.Write([]byte("pong\n"))
 			require.NoError(t, err)
 			cl.waitOutput(t, "pong")
 			// End of stdin: s_client sends close_notify, a clean EOF here.
@@ -275,4 +283,112 @@ func TestOpenSSLClientOldVersionRefused(t *testing.T) {
 	require.NotErrorIs(t, err, io.EOF)
 	cl.waitExit(t)
 	require.Contains(t, cl.out.String(), "Cipher is (NONE)", "s_client got no session")
+}
+
+// TestOpenSSLServerConnSession: a client Conn's session and key update
+// against s_server, which sends its TLS 1.3 ticket only after reading the
+// client's Finished: Session reads it from the socket.
+func TestOpenSSLServerConnSession(t *testing.T) {
+	opensslPath(t)
+	for _, v := range opensslVersions {
+		t.Run(v.name, func(t *testing.T) {
+			srv, addr := startSServer(t, "-rev", v.flag, "-naccept", "2")
+			cctx := clientContext(t)
+			dial := func(session []byte) (*Conn, *bufio.Reader) {
+				raw, err := net.DialTimeout("tcp", addr, testTimeout)
+				require.NoError(t, err)
+				c, err := Client(raw, cctx, "localhost")
+				require.NoError(t, err)
+				t.Cleanup(func() { c.Close() })
+				c.SetDeadline(time.Now().Add(testTimeout))
+				if session != nil {
+					require.NoError(t, c.SetSession(session))
+				}
+				return c, bufio.NewReader(c)
+			}
+			line := func(c *Conn, br *bufio.Reader, s string) {
+				t.Helper()
+				_, err := c.Write([]byte(s + "\n"))
+				require.NoError(t, err)
+				got, err := br.ReadString('\n')
+				require.NoError(t, err)
+				require.Equal(t, reverse(s)+"\n", got)
+			}
+
+			c, br := dial(nil)
+			sess, err := c.Session() // runs the handshake first
+			require.NoError(t, err)
+			require.NotEmpty(t, sess, "the ticket was read")
+			st := c.ConnectionState()
+			require.Equal(t, v.want, st.Version)
+			require.False(t, st.DidResume)
+			require.NotEmpty(t, st.Group)
+			require.Positive(t, st.CipherBits)
+			line(c, br, "before the key update")
+			err = c.KeyUpdate(true)
+			if v.want == tls.VersionTLS13 {
+				require.NoError(t, err)
+				for i := 0; i < 3; i++ { // both ways under the new keys
+					line(c, br, "after the key update "+string(rune('a'+i)))
+				}
+			} else {
+				require.ErrorIs(t, err, ErrInvalid)
+				require.Contains(t, err.Error(), "TLS 1.3")
+				line(c, br, "still fine")
+			}
+			require.NoError(t, c.Close())
+
+			c2, br2 := dial(sess)
+			require.NoError(t, c2.Handshake())
+			require.True(t, c2.ConnectionState().DidResume, "s_server resumed the session")
+			line(c2, br2, "resumed")
+			require.NoError(t, c2.Close())
+			srv.waitExit(t)
+		})
+	}
+}
+
+func reverse(s string) string {
+	b := []byte(s)
+	for i, j := 0, len(b)-1; i < j; i, j = i+1, j-1 {
+		b[i], b[j] = b[j], b[i]
+	}
+	return string(b)
+}
+
+// TestOpenSSLClientConnKeyUpdate: a server Conn sends a KeyUpdate asking
+// s_client to update too; data flows both ways afterwards. The server sees
+// s_client's SNI and certificate.
+func TestOpenSSLClientConnKeyUpdate(t *testing.T) {
+	opensslPath(t)
+	p := pki()
+	f := pkiFiles(t, p)
+	sctx := serverContext(t, func(c *Config) { c.ClientAuth = tls.RequireAndVerifyClientCert; c.CAPEM = p.CAPEM })
+	cl, s, br := sClientPing(t, sctx, "-tls1_3", "-cert", f.clientCert, "-key", f.clientKey,
+		"-quiet", "-no_ign_eof")
+	st := s.ConnectionState()
+	require.Equal(t, uint16(tls.VersionTLS13), st.Version)
+	require.Equal(t, "localhost", st.ServerName, "s_client's -servername")
+	chain := s.PeerChain()
+	require.NotEmpty(t, chain)
+	require.Equal(t, p.Client.TLS().Certificate[0], chain[0])
+	require.Equal(t, "sslbio test client", st.PeerCertificates[0].Subject.CommonName)
+
+	for i := 0; i < 3; i++ {
+		require.NoError(t, s.KeyUpdate(i != 1))
+		msg := "pong " + string(rune('a'+i))
+		_, err := s.Write([]byte(msg + "\n"))
+		require.NoError(t, err)
+		cl.waitOutput(t, msg)
+		_, err = cl.stdin.Write([]byte("again " + msg + "\n"))
+		require.NoError(t, err)
+		got, err := br.ReadString('\n')
+		require.NoError(t, err)
+		require.Equal(t, "again "+msg+"\n", got)
+	}
+	cl.stdin.Close() // s_client sends close_notify
+	rest, err := io.ReadAll(br)
+	require.NoError(t, err)
+	require.Empty(t, rest)
+	cl.waitExit(t)
 }

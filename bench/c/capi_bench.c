@@ -102,6 +102,11 @@ static long be_write(be_conn *c, const void *buf, size_t len) {
   return failed(c, n);
 }
 
+/* Not the test harnesses' mover (tests/c/pair.h): the bench needs exact
+ * control of the work per move, one copy straight from the sender's
+ * buffer into the receiver (drain_buffer -> feed -> drain_commit), no queue
+ * in between, as ceiling.c does with OpenSSL's BIO pairs; an extra copy or
+ * call would be counted against sslbio. */
 static long be_move(be_conn *from, be_conn *to) {
   long total = 0;
   for (;;) {

@@ -1,7 +1,7 @@
 /* epoll_server: an edge-triggered epoll TLS echo server on the sslbio C API.
  *
  *   epoll_server [--port N] [--cert FILE] [--key FILE] [--max-conns N]
- *                [--timeout SECONDS]
+ *                [--timeout SECONDS] [--name HOST=CERT,KEY[,ALPN]]... [--strict-names]
  *
  * Listens on 127.0.0.1 (port 0 = any; the chosen one is printed as
  * "listening on 127.0.0.1:PORT"). Each connection echoes what it receives;
@@ -9,7 +9,14 @@
  * instead (try curl). The server exits by itself after --max-conns
  * connections have ended or --timeout seconds.
  *
- * What it shows (see ../../../shared/seeds/04 for the bugs it avoids):
+ * Several names: each --name serves HOST with its own certificate, key and
+ * ALPN list ("h2;http/1.1", ';' between protocols). The default context
+ * pauses each handshake at the ClientHello; the server looks up the SNI
+ * and switches context (sslbio_conn_use_context). With --strict-names an
+ * unknown name is refused with the unrecognized_name alert (112).
+ *
+ * What it shows (the field report of an edge-triggered OpenSSL server in docs/design.md
+ * lists the bugs it avoids):
  *  - one non-blocking accept loop, sockets registered EPOLLIN|EPOLLET;
  *  - ciphertext goes recv() -> sslbio_conn_feed_buffer (zero copy) and
  *    sslbio_conn_drain_buffer -> send();
@@ -18,7 +25,9 @@
  *    would never report it again;
  *  - EPOLLOUT is armed only while ciphertext is pending;
  *  - a clean close (close_notify, SSLBIO_CLOSED) and a truncation (TCP EOF
- *    without it, SSLBIO_TRUNCATED) are logged differently. */
+ *    without it, SSLBIO_TRUNCATED) are logged differently;
+ *  - the ClientHello pause (SSLBIO_WANT_CLIENT_HELLO) returned by the call
+ *    that read the ClientHello, answered in the same readiness event. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
@@ -53,6 +62,14 @@ typedef struct client {
 
 static int epfd;
 static int ended, max_conns = 0;
+
+/* --name: a server name and its own context. */
+typedef struct named_ctx {
+  const char *host;
+  sslbio_ctx *ctx; /* owned */
+} named_ctx;
+static named_ctx names[16];
+static int n_names, strict_names;
 
 static void logf_(client *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 static void logf_(client *c, const char *fmt, ...) {
@@ -153,6 +170,27 @@ static void on_plaintext(client *c, const char *buf, size_t n) {
   start_close(c); /* after the response: close_notify */
 }
 
+/* Paused at the ClientHello: the context for the name the client asked
+ * for, the default one for no name, a refusal for an unknown one. */
+static void choose_context(client *c) {
+  const char *sni = sslbio_conn_server_name(c->conn);
+  char offered[256];
+  sslbio_conn_client_alpn(c->conn, offered, sizeof(offered));
+  for (int i = 0; sni != NULL && i < n_names; i++) {
+    if (strcmp(names[i].host, sni) == 0) {
+      logf_(c, "ClientHello: sni=%s alpn offered=%s: context %d", sni, offered, i + 1);
+      sslbio_conn_use_context(c->conn, names[i].ctx);
+      return;
+    }
+  }
+  if (sni != NULL && strict_names) {
+    logf_(c, "ClientHello: sni=%s unknown: refused (unrecognized_name)", sni);
+    sslbio_conn_reject_client_hello(c->conn, 112);
+    return;
+  }
+  logf_(c, "ClientHello: sni=%s alpn offered=%s: default context", sni ? sni : "-", offered);
+}
+
 /* Everything one readiness event calls for. Returns 0 when the client was
  * closed (and freed). */
 static int service(client *c) {
@@ -180,11 +218,15 @@ static int service(client *c) {
     /* 2. handshake, then read until WANT_READ: data of the same flight */
     if (!c->handshake_done) {
       int st = sslbio_conn_handshake(c->conn);
+      if (st == SSLBIO_WANT_CLIENT_HELLO) {
+        choose_context(c);
+        st = sslbio_conn_handshake(c->conn);
+      }
       if (st == SSLBIO_OK) {
         c->handshake_done = 1;
-        const char *alpn = sslbio_conn_alpn(c->conn);
-        logf_(c, "handshake done: %s %s alpn=%s", sslbio_conn_version(c->conn),
-              sslbio_conn_cipher(c->conn), alpn ? alpn : "-");
+        const char *alpn = sslbio_conn_alpn(c->conn), *sni = sslbio_conn_server_name(c->conn);
+        logf_(c, "handshake done: %s %s alpn=%s sni=%s", sslbio_conn_version(c->conn),
+              sslbio_conn_cipher(c->conn), alpn ? alpn : "-", sni ? sni : "-");
       } else if (st != SSLBIO_WANT_READ && st != SSLBIO_WANT_WRITE) {
         char msg[512];
         sslbio_conn_error(c->conn, msg, sizeof(msg));
@@ -234,6 +276,19 @@ static int service(client *c) {
   return 1;
 }
 
+/* A server context with a certificate, key and ALPN list (may be NULL). */
+static sslbio_ctx *server_ctx(const char *cert, const char *key, const char *alpn) {
+  sslbio_ctx *ctx = sslbio_ctx_new(SSLBIO_SERVER);
+  if (ctx == NULL || sslbio_ctx_use_certificate_chain_file(ctx, cert) != SSLBIO_OK ||
+      sslbio_ctx_use_private_key_file(ctx, key) != SSLBIO_OK ||
+      (alpn != NULL && sslbio_ctx_set_alpn(ctx, alpn) != SSLBIO_OK)) {
+    fprintf(stderr, "epoll_server: %s\n", ctx ? sslbio_ctx_error(ctx) : "no memory");
+    sslbio_ctx_free(ctx);
+    return NULL;
+  }
+  return ctx;
+}
+
 int main(int argc, char **argv) {
   int port = 0, timeout_s = 60;
   const char *cert = "build/certs/server.pem", *key = "build/certs/server.key";
@@ -248,17 +303,41 @@ int main(int argc, char **argv) {
       max_conns = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--timeout") && i + 1 < argc)
       timeout_s = atoi(argv[++i]);
+    else if (!strcmp(argv[i], "--name") && i + 1 < argc && n_names < 16)
+      names[n_names++].host = argv[++i];
+    else if (!strcmp(argv[i], "--strict-names"))
+      strict_names = 1;
     else {
-      fprintf(stderr, "usage: %s [--port N] [--cert F] [--key F] [--max-conns N] [--timeout S]\n",
+      fprintf(stderr,
+              "usage: %s [--port N] [--cert F] [--key F] [--max-conns N] [--timeout S]\n"
+              "          [--name HOST=CERT,KEY[,ALPN]]... [--strict-names]\n",
               argv[0]);
       return 2;
     }
   }
-  sslbio_ctx *ctx = sslbio_ctx_new(SSLBIO_SERVER);
-  if (ctx == NULL || sslbio_ctx_use_certificate_chain_file(ctx, cert) != SSLBIO_OK ||
-      sslbio_ctx_use_private_key_file(ctx, key) != SSLBIO_OK ||
-      sslbio_ctx_set_alpn(ctx, "http/1.1") != SSLBIO_OK) {
-    fprintf(stderr, "epoll_server: %s\n", ctx ? sslbio_ctx_error(ctx) : "no memory");
+  sslbio_ctx *ctx = server_ctx(cert, key, "http/1.1");
+  if (ctx == NULL)
+    return 1;
+  for (int i = 0; i < n_names; i++) {
+    /* HOST=CERT,KEY[,ALPN]: split in place (argv is ours to modify). */
+    char *spec = (char *)names[i].host, *eq = strchr(spec, '='), *k, *alpn;
+    if (eq == NULL || (k = strchr(eq + 1, ',')) == NULL) {
+      fprintf(stderr, "epoll_server: --name %s: want HOST=CERT,KEY[,ALPN]\n", spec);
+      return 2;
+    }
+    *eq = *k = '\0';
+    alpn = strchr(k + 1, ',');
+    if (alpn != NULL)
+      *alpn++ = '\0';
+    for (char *p = alpn; p != NULL && *p; p++)
+      if (*p == ';')
+        *p = ',';
+    names[i].ctx = server_ctx(eq + 1, k + 1, alpn);
+    if (names[i].ctx == NULL)
+      return 1;
+  }
+  if (n_names > 0 && sslbio_ctx_set_client_hello_pause(ctx, 1) != SSLBIO_OK) {
+    fprintf(stderr, "epoll_server: %s\n", sslbio_ctx_error(ctx));
     return 1;
   }
   int lfd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
@@ -316,5 +395,7 @@ int main(int argc, char **argv) {
   close(lfd);
   close(epfd);
   sslbio_ctx_free(ctx);
+  for (int i = 0; i < n_names; i++)
+    sslbio_ctx_free(names[i].ctx);
   return 0;
 }

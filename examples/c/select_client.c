@@ -1,8 +1,8 @@
 /* select_client: a non-blocking TLS client on a select() dispatcher, the
- * shape of the Perl client in shared/seeds/02, on the sslbio C API.
+ * shape of the non-blocking Perl client in docs/design.md, on the sslbio C API.
  *
  *   select_client PORT [--name HOST] [--ca FILE] [--message TEXT]
- *                 [--expect TEXT] [--tls12] [--timeout SECONDS]
+ *                 [--expect TEXT] [--tls12] [--timeout SECONDS] [--pin SHA256HEX]
  *
  * Connects to 127.0.0.1:PORT without blocking, handshakes (verifying the
  * certificate for --name, default localhost), sends --message plus a
@@ -12,12 +12,20 @@
  * The dispatcher asks the engine what it wants (sslbio_conn_wants) instead
  * of guessing: the socket is in the write set only while ciphertext is
  * pending and in the read set while the engine needs ciphertext. No
- * "quasi-busy" retry loop on a socket that selected true. */
+ * "quasi-busy" retry loop on a socket that selected true.
+ *
+ * --pin: the server is accepted when the SHA-256 of its public key
+ * (SubjectPublicKeyInfo, DER) is SHA256HEX, whatever its chain says (a
+ * self-signed peer). The decision is handed to a worker thread: the verify
+ * callback defers (SSLBIO_WANT_VERIFY), the worker answers through a pipe
+ * that the select() loop watches, and the loop resumes the handshake with
+ * sslbio_conn_verify_done. Nothing blocks the loop meanwhile. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,9 +35,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
 #include "sslbio.h"
 
-enum phase { CONNECTING, HANDSHAKING, SENDING, RECEIVING, CLOSING, DONE, FAILED };
+enum phase { CONNECTING, HANDSHAKING, VERIFYING, SENDING, RECEIVING, CLOSING, DONE, FAILED };
 
 typedef struct job {
   int fd;
@@ -40,7 +51,84 @@ typedef struct job {
   char got[4096];
   size_t got_len;
   int eof;
+  const char *pin;  /* --pin: expected SHA-256 of the server's public key, hex */
+  int answer[2];    /* the worker's decision: a pipe, read end watched by select() */
 } job;
+
+/* ---- the verification worker (--pin) ---- */
+
+typedef struct pin_check {
+  unsigned char *der; /* the server's certificate, owned */
+  long len;
+  const char *pin;
+  int answer_fd;
+} pin_check;
+
+/* SHA-256 of the certificate's public key as hex into out (65 bytes). */
+static int spki_sha256(const unsigned char *der, long len, char *out) {
+  X509 *cert = d2i_X509(NULL, &der, len); /* ours, freed below */
+  unsigned char *spki = NULL;             /* ours, freed below */
+  int n = cert ? i2d_PUBKEY(X509_get0_pubkey(cert), &spki) : -1;
+  unsigned char md[32];
+  unsigned int mdlen = 0;
+  int ok = n > 0 && EVP_Digest(spki, (size_t)n, md, &mdlen, EVP_sha256(), NULL) == 1;
+  for (unsigned i = 0; ok && i < mdlen; i++)
+    sprintf(out + 2 * i, "%02x", md[i]);
+  OPENSSL_free(spki);
+  X509_free(cert);
+  return ok;
+}
+
+/* The worker: whatever slow lookup a real application does (here, the pin
+ * comparison); then one byte into the pipe: '1' accept, '0' reject. */
+static void *verify_worker(void *arg) {
+  pin_check *pc = arg;
+  char hex[65] = "";
+  int accept = spki_sha256(pc->der, pc->len, hex) && strcasecmp(hex, pc->pin) == 0;
+  printf("select_client: worker: server key sha256 %s: %s\n", hex,
+         accept ? "pin matches, accepted" : "pin differs, rejected");
+  fflush(stdout);
+  char c = accept ? '1' : '0';
+  if (write(pc->answer_fd, &c, 1) != 1)
+    perror("select_client: worker");
+  free(pc->der);
+  free(pc);
+  return NULL;
+}
+
+/* The verify callback: copy the leaf for the worker and defer. Anything
+ * that fails here rejects. */
+static int defer_to_worker(void *user, sslbio_conn *conn, long openssl_result) {
+  job *j = user;
+  pin_check *pc = calloc(1, sizeof(*pc));
+  long len = sslbio_conn_peer_cert_der(conn, 0, NULL, 0);
+  if (pc == NULL || len <= 0 || (pc->der = malloc((size_t)len)) == NULL) {
+    free(pc);
+    return 0;
+  }
+  pc->len = sslbio_conn_peer_cert_der(conn, 0, pc->der, (size_t)len);
+  pc->pin = j->pin;
+  pc->answer_fd = j->answer[1];
+  printf("select_client: verify deferred to a worker thread (OpenSSL's result: %ld)\n",
+         openssl_result);
+  pthread_t t;
+  if (pthread_create(&t, NULL, verify_worker, pc) != 0) {
+    free(pc->der);
+    free(pc);
+    return 0;
+  }
+  pthread_detach(t);
+  return SSLBIO_WANT_VERIFY;
+}
+
+/* The worker answered (the pipe is readable): resume the handshake. */
+static void on_answer(job *j) {
+  char c;
+  if (read(j->answer[0], &c, 1) != 1)
+    return;
+  sslbio_conn_verify_done(j->conn, c == '1');
+  j->phase = HANDSHAKING;
+}
 
 static void fail(job *j, const char *what) {
   char msg[512];
@@ -100,6 +188,8 @@ static void step(job *j) {
         printf("select_client: handshake done: %s %s\n", sslbio_conn_version(j->conn),
                sslbio_conn_cipher(j->conn));
         j->phase = SENDING;
+      } else if (st == SSLBIO_WANT_VERIFY) {
+        j->phase = VERIFYING; /* until the worker answers */
       } else if (st != SSLBIO_WANT_READ && st != SSLBIO_WANT_WRITE) {
         fail(j, "handshake");
       }
@@ -176,6 +266,8 @@ int main(int argc, char **argv) {
       timeout_s = atoi(argv[++i]);
     else if (!strcmp(argv[i], "--tls12"))
       tls12 = 1;
+    else if (!strcmp(argv[i], "--pin") && i + 1 < argc)
+      j.pin = argv[++i];
   }
   if (j.expect == NULL)
     j.expect = j.message;
@@ -183,6 +275,12 @@ int main(int argc, char **argv) {
   if (ctx == NULL || sslbio_ctx_load_verify_file(ctx, ca) != SSLBIO_OK ||
       (tls12 && sslbio_ctx_set_versions(ctx, 0, 0x0303) != SSLBIO_OK)) {
     fprintf(stderr, "select_client: %s\n", ctx ? sslbio_ctx_error(ctx) : "no memory");
+    return 1;
+  }
+  j.answer[0] = j.answer[1] = -1;
+  if (j.pin != NULL && (pipe(j.answer) != 0 ||
+                        sslbio_ctx_set_verify_callback(ctx, defer_to_worker, &j) != SSLBIO_OK)) {
+    fprintf(stderr, "select_client: --pin: %s\n", sslbio_ctx_error(ctx));
     return 1;
   }
   j.conn = sslbio_conn_new(ctx, name);
@@ -222,9 +320,14 @@ int main(int argc, char **argv) {
       j.phase = FAILED;
       break;
     }
+    if (j.phase == VERIFYING)
+      FD_SET(j.answer[0], &rd);
     struct timeval tv = {.tv_sec = left};
-    if (select(j.fd + 1, &rd, &wr, NULL, &tv) < 0 && errno != EINTR)
+    int maxfd = j.fd > j.answer[0] ? j.fd : j.answer[0];
+    if (select(maxfd + 1, &rd, &wr, NULL, &tv) < 0 && errno != EINTR)
       break;
+    if (j.phase == VERIFYING && FD_ISSET(j.answer[0], &rd))
+      on_answer(&j);
     if (j.phase == CONNECTING) {
       if (!FD_ISSET(j.fd, &wr))
         continue;
@@ -249,6 +352,10 @@ int main(int argc, char **argv) {
     printf("select_client: done: %s %s, verified as %s\n", sslbio_conn_version(j.conn),
            sslbio_conn_cipher(j.conn), name);
   close(j.fd);
+  if (j.pin != NULL) {
+    close(j.answer[0]);
+    close(j.answer[1]);
+  }
   int ok = j.phase == DONE;
   sslbio_conn_free(j.conn);
   return ok ? 0 : 1;

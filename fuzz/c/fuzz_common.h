@@ -36,6 +36,7 @@
 #include <openssl/rand.h>
 #include <openssl/ssl.h>
 
+#include "../../tests/c/pair.h"
 #include "sslbio.h"
 
 /* ---- deterministic RAND ---- */
@@ -266,10 +267,11 @@ typedef struct fz_side {
   size_t nwritten;
   size_t nread; /* plaintext this side read (checked against the peer's `written`) */
   int shutdown_called, eof_fed;
-  unsigned char pend[40000]; /* ciphertext drained from this side, not yet fed to the peer */
-  size_t npend;
+  t_buf pend;   /* ciphertext drained from this side, not yet fed to the peer */
   int tampered; /* the stream from this side was altered: no integrity oracle */
 } fz_side;
+
+#define FZ_PEND 40000 /* the most ciphertext a side's `pend` holds */
 
 typedef struct fz_pair {
   fz_side s[2]; /* 0 client, 1 server */
@@ -277,28 +279,40 @@ typedef struct fz_pair {
   int log;      /* gen_corpus: record the ops */
 } fz_pair;
 
-/* Move up to n bytes from side a's engine/pending to side b's engine. */
+/* Flips one byte of a drained piece (the tap of a corrupting transfer). */
+typedef struct fz_flip {
+  int at;
+  uint8_t xor_val;
+  fz_side *from;
+} fz_flip;
+static size_t fz_flip_tap(void *arg, unsigned char *p, size_t n) {
+  fz_flip *f = arg;
+  p[(size_t)f->at % n] ^= f->xor_val ? f->xor_val : 1;
+  f->from->tampered = 1;
+  return n;
+}
+
+/* Room left in a side's `pend`. */
+static size_t fz_pend_room(const fz_side *s) { return s->pend.len < FZ_PEND ? FZ_PEND - s->pend.len : 0; }
+
+/* Move up to n bytes from side a's engine/pending to side b's engine, with
+ * pair.h's mover: one drain call into pending (what room is left), then
+ * feeding as far as b accepts. */
 static void fz_transfer(fz_pair *pr, int a, size_t n, int corrupt_at, uint8_t xor_val) {
   fz_side *A = &pr->s[a], *B = &pr->s[!a];
-  /* Fill pending from the engine. */
-  if (A->npend < sizeof(A->pend)) {
-    long k = sslbio_conn_drain(A->c, A->pend + A->npend, sizeof(A->pend) - A->npend);
+  size_t room = fz_pend_room(A);
+  fz_flip flip = {corrupt_at, xor_val, A};
+  t_move_cfg cfg = {.piece = room, .max_drain = room, .tap = corrupt_at >= 0 ? fz_flip_tap : NULL,
+                    .tap_arg = &flip};
+  if (room > 0) {
+    long k = t_drain_with(A->c, &A->pend, &cfg);
     FZ_ASSERT(k >= 0, "drain %ld", k);
-    if (corrupt_at >= 0 && k > 0) {
-      A->pend[A->npend + (size_t)corrupt_at % (size_t)k] ^= xor_val ? xor_val : 1;
-      A->tampered = 1;
-    }
-    A->npend += (size_t)k;
   }
-  if (n > A->npend)
-    n = A->npend;
-  if (n == 0 || B->eof_fed)
+  if (n == 0 || A->pend.len == 0 || B->eof_fed)
     return;
   fz_sel = !a;
-  long fed = sslbio_conn_feed(B->c, A->pend, n);
+  long fed = t_feed_with(&A->pend, B->c, n, 0);
   FZ_ASSERT(fed >= 0 && (size_t)fed <= n, "feed %ld", fed);
-  memmove(A->pend, A->pend + fed, A->npend - (size_t)fed);
-  A->npend -= (size_t)fed;
 }
 
 static void fz_note_read(fz_pair *pr, int who, long r, const unsigned char *buf) {
@@ -361,7 +375,7 @@ static void fz_reset_side(fz_pair *pr, int who) {
   FZ_ASSERT(st == SSLBIO_OK || st == SSLBIO_ENOMEM, "reset %d", st);
   /* A new connection on this side: both streams start over, unchecked. */
   pr->s[0].tampered = pr->s[1].tampered = 1;
-  me->npend = 0;
+  me->pend.len = 0;
   me->eof_fed = 0;
   me->shutdown_called = 0;
 }
@@ -462,17 +476,12 @@ static void fz_mode_ops(uint8_t cfg, fz_in *in) {
       break;
     }
     case 12: { /* zero-copy honest drain of up to n bytes into pending */
-      const void *p;
-      long avail = sslbio_conn_drain_buffer(me->c, &p);
-      size_t n = fz_u16(in);
-      if (avail > 0) {
-        size_t k = n < (size_t)avail ? n : (size_t)avail;
-        if (k > sizeof(me->pend) - me->npend)
-          k = sizeof(me->pend) - me->npend;
-        memcpy(me->pend + me->npend, p, k);
-        me->npend += k;
-        FZ_ASSERT(sslbio_conn_drain_commit(me->c, k) == (long)k, "drain commit");
-      }
+      size_t k = fz_u16(in), room = fz_pend_room(me);
+      if (k > room)
+        k = room;
+      const t_move_cfg zc = {.zero_copy = 1, .piece = k, .max_drain = k};
+      if (k > 0)
+        FZ_ASSERT(t_drain_with(me->c, &me->pend, &zc) >= 0, "zero-copy drain");
       break;
     }
     case 13:
@@ -517,9 +526,9 @@ static void fz_mode_ops(uint8_t cfg, fz_in *in) {
       fz_pump(&pr, 1 + fz_u8(in) % 8);
       break;
     case 17: /* drop what is pending (a lossy attacker) */
-      if (me->npend)
+      if (me->pend.len)
         pr.s[who].tampered = 1;
-      me->npend = 0;
+      me->pend.len = 0;
       break;
     default: /* 18..31: honest transfer of everything, both ways */
       fz_transfer(&pr, 0, (size_t)-1, -1, 0);
@@ -542,11 +551,13 @@ static void fz_mode_ops(uint8_t cfg, fz_in *in) {
             pr.s[0].nread, pr.s[1].nread, pr.s[1].nwritten, pr.s[0].nwritten);
   sslbio_conn_free(pr.s[0].c);
   sslbio_conn_free(pr.s[1].c);
+  t_buf_free(&pr.s[0].pend);
+  t_buf_free(&pr.s[1].pend);
 }
 
 /* Run one input; the RNG is reseeded so that the same input replays the
- * same handshake. */
-static void fz_run(const uint8_t *data, size_t size) {
+ * same handshake. (gen_corpus.c includes this file without running inputs.) */
+__attribute__((unused)) static void fz_run(const uint8_t *data, size_t size) {
   if (size < 2)
     return;
   fz_reseed(7);

@@ -36,23 +36,27 @@ static void put(const char *name, const uint8_t *hdr, size_t nh, const uint8_t *
   written++;
 }
 
-/* Move everything `from` has to `to`, recording it. */
+/* The tap that records a stream as it is drained. */
+static size_t record_tap(void *arg, unsigned char *p, size_t n) {
+  rec *r = arg;
+  if (r->n + n > sizeof(r->b)) {
+    fprintf(stderr, "gen_corpus: stream too long\n");
+    exit(1);
+  }
+  memcpy(r->b + r->n, p, n);
+  r->n += n;
+  return n;
+}
+
+/* Move everything `from` has to `to`, recording it; `to` must take it all. */
+static t_buf wire;
 static void xfer(sslbio_conn *from, sslbio_conn *to, int to_sel, rec *r) {
-  unsigned char buf[20000];
-  long n;
-  while ((n = sslbio_conn_drain(from, buf, sizeof(buf))) > 0) {
-    if (r->n + (size_t)n > sizeof(r->b)) {
-      fprintf(stderr, "gen_corpus: stream too long\n");
-      exit(1);
-    }
-    memcpy(r->b + r->n, buf, (size_t)n);
-    r->n += (size_t)n;
-    fz_sel = to_sel;
-    long f = sslbio_conn_feed(to, buf, (size_t)n);
-    if (f != n) {
-      fprintf(stderr, "gen_corpus: feed took %ld of %ld\n", f, n);
-      exit(1);
-    }
+  const t_move_cfg recording = {.tap = record_tap, .tap_arg = r};
+  fz_sel = to_sel;
+  long f = t_move_with(from, &wire, to, &recording);
+  if (f < 0 || wire.len > 0) {
+    fprintf(stderr, "gen_corpus: feed took %ld, %zu bytes left\n", f, wire.len);
+    exit(1);
   }
 }
 
@@ -226,6 +230,7 @@ int main(int argc, char **argv) {
   }
   for (int v = 0; v < FZ_VARIANTS; v++)
     sslbio_ctx_free(fz_srv[v]), sslbio_ctx_free(fz_cli[v]);
+  t_buf_free(&wire);
   printf("gen_corpus: %d seed inputs in %s\n", written, outdir);
   return 0;
 }

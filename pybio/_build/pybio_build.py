@@ -4,20 +4,39 @@ Why not setuptools: building a wheel with setuptools needs the ``wheel``
 package, and pip's isolated build would download setuptools -- neither is
 possible offline. This backend has no requirements, so ``pip install
 ./pybio`` works with no index at all. It packs the package's ``*.py``,
-``py.typed`` and README into a pure-Python wheel (``py3-none-any``).
+``py.typed`` and README into a wheel, with libsslbio inside it unless the
+installed pybio will find one elsewhere:
 
-Set ``PYBIO_BUNDLE_LIBRARY=/path/to/libsslbio.so`` while building to put the
-library inside the wheel (then tagged for this platform); pybio loads such
-a bundled copy when ``$SSLBIO_LIBRARY`` is not set.
+* ``PYBIO_BUNDLE_LIBRARY=/path/to/libsslbio.so``: that library is bundled;
+* else, when ``$SSLBIO_LIBRARY`` is set or the system has a libsslbio
+  (``ctypes.util.find_library("sslbio")``, e.g. after ``make install``):
+  a pure-Python wheel (``py3-none-any``) that loads that one;
+* else libsslbio is compiled from the C sources beside this folder
+  (``../capi/*.c``, ``../include/sslbio.h``) with the C compiler (``$CC``,
+  default ``cc``) and OpenSSL's flags from ``pkg-config --cflags --libs
+  libssl libcrypto``, and bundled. No Go toolchain is involved. A missing
+  compiler, pkg-config, OpenSSL's development files (libssl-dev) or C
+  sources (an sdist or a lone copy of pybio/) fails the build with a message
+  naming what is missing. ``$CFLAGS`` and ``$LDFLAGS`` are honoured.
+
+A wheel with the library is tagged for this platform; pybio loads the
+bundled copy when ``$SSLBIO_LIBRARY`` is not set. Editable installs never
+bundle: they use the repository's build/ like ``PYTHONPATH=.`` does.
 """
 
 from __future__ import annotations
 
 import base64
+import glob
 import hashlib
 import os
 import re
+import shlex
+import shutil
+import subprocess
+import sys
 import sysconfig
+import tempfile
 import zipfile
 
 SRC = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))  # the pybio/ folder
@@ -109,12 +128,95 @@ def _write_dist_info(wheel: _Wheel, meta, tag: str) -> None:
     wheel.add(f"{di}/top_level.txt", f"{NAME}\n".encode())
 
 
+class BuildError(RuntimeError):
+    """The wheel cannot be built; the message names what is missing."""
+
+
+def _run(argv, what: str) -> str:
+    r = subprocess.run(argv, capture_output=True, text=True)
+    if r.returncode != 0:
+        out = (r.stderr or r.stdout).strip()
+        raise BuildError(f"pybio: {what} failed ({shlex.join(argv[:1])} exited "
+                         f"{r.returncode}):\n{out[-4000:]}")
+    return r.stdout
+
+
+def compile_library(out_dir: str) -> str:
+    """Compile ../capi/*.c into out_dir/libsslbio.so with the C compiler and
+    OpenSSL's pkg-config flags; returns its path."""
+    root = os.path.dirname(SRC)
+    capi, include = os.path.join(root, "capi"), os.path.join(root, "include")
+    sources = sorted(glob.glob(os.path.join(capi, "*.c")))
+    header = os.path.join(include, "sslbio.h")
+    if not sources or not os.path.exists(header):
+        raise BuildError(
+            "pybio: no libsslbio to bundle, and the C sources to compile one are not beside "
+            f"this pybio folder ({SRC}): expected {capi}/*.c and {header}. An sdist or a "
+            "copy of pybio/ alone has none. Install from the sslbio repository (pip install "
+            "./pybio there), bundle a built library (PYBIO_BUNDLE_LIBRARY=/abs/path/"
+            "libsslbio.so), or install libsslbio where the system finds it (make install) "
+            "or set SSLBIO_LIBRARY, for a pure-Python wheel.")
+    cc = shlex.split(os.environ.get("CC") or "cc")
+    if not cc or shutil.which(cc[0]) is None:
+        raise BuildError(
+            f"pybio: cannot compile libsslbio: no C compiler ({' '.join(cc) or 'CC'!r} not found "
+            "on PATH). Install one (Debian/Ubuntu: apt-get install gcc) or set CC.")
+    pkg_config = os.environ.get("PKG_CONFIG") or "pkg-config"
+    if shutil.which(pkg_config) is None:
+        raise BuildError(
+            f"pybio: cannot compile libsslbio: {pkg_config!r} not found on PATH (it gives "
+            "OpenSSL's flags). Install it (Debian/Ubuntu: apt-get install pkg-config "
+            "libssl-dev) or set PKG_CONFIG.")
+    probe = subprocess.run([pkg_config, "--exists", "--print-errors", "libssl", "libcrypto"],
+                           capture_output=True, text=True)
+    if probe.returncode != 0:
+        raise BuildError(
+            "pybio: cannot compile libsslbio: pkg-config cannot find libssl/libcrypto, "
+            "OpenSSL's development files. Install libssl-dev (Debian/Ubuntu) or "
+            "openssl-devel (Fedora/RHEL), or point PKG_CONFIG_PATH at libssl.pc. "
+            f"pkg-config said: {probe.stderr.strip()}")
+    cflags = shlex.split(_run([pkg_config, "--cflags", "libssl", "libcrypto"], "pkg-config"))
+    libs = shlex.split(_run([pkg_config, "--libs", "libssl", "libcrypto"], "pkg-config"))
+    with open(header, encoding="utf-8") as f:
+        abi = re.search(r"#define SSLBIO_ABI_VERSION (\d+)", f.read())
+    link = []
+    if sys.platform.startswith("linux"):  # as the Makefile links it
+        link = [f"-Wl,-soname,libsslbio.so.{abi.group(1) if abi else 1}",
+                "-Wl,--version-script=" + os.path.join(capi, "sslbio.map"), "-Wl,--no-undefined"]
+    out = os.path.join(out_dir, "libsslbio.so")
+    argv = (cc + ["-O2", "-std=gnu11", "-fPIC", "-fvisibility=hidden", "-shared", "-I", include]
+            + shlex.split(os.environ.get("CFLAGS", "")) + cflags + sources + ["-o", out] + link
+            + shlex.split(os.environ.get("LDFLAGS", "")) + libs + ["-lpthread"])
+    print(f"pybio: compiling libsslbio: {shlex.join(argv)}", file=sys.stderr)
+    _run(argv, "compiling libsslbio")
+    return out
+
+
+def _library_to_bundle(workdir: str):
+    """The libsslbio.so to put in the wheel, or None for a pure wheel (see
+    the module docstring)."""
+    bundle = os.environ.get("PYBIO_BUNDLE_LIBRARY") or None
+    if bundle:
+        if not os.path.isabs(bundle):
+            raise BuildError("PYBIO_BUNDLE_LIBRARY must be an absolute path "
+                             "(the build runs in a directory of pip's choosing)")
+        return bundle
+    if os.environ.get("SSLBIO_LIBRARY"):
+        return None
+    import ctypes.util
+    if ctypes.util.find_library("sslbio"):
+        return None
+    return compile_library(workdir)
+
+
 def _build(wheel_directory: str, editable: bool) -> str:
+    with tempfile.TemporaryDirectory(prefix="pybio-build-") as workdir:
+        bundle = None if editable else _library_to_bundle(workdir)
+        return _write_wheel(wheel_directory, editable, bundle)
+
+
+def _write_wheel(wheel_directory: str, editable: bool, bundle) -> str:
     meta = _project()
-    bundle = None if editable else os.environ.get("PYBIO_BUNDLE_LIBRARY") or None
-    if bundle and not os.path.isabs(bundle):
-        raise RuntimeError("PYBIO_BUNDLE_LIBRARY must be an absolute path "
-                           "(the build runs in a directory of pip's choosing)")
     tag = _tag(bool(bundle))
     filename = f"{meta['name']}-{meta['version']}-{tag}.whl"
     wheel = _Wheel(os.path.join(wheel_directory, filename))

@@ -29,6 +29,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "../../tests/c/pair.h"
 #include "sslbio.h"
 
 static sslbio_ctx *cli_ctx[2], *srv_ctx; /* client: [0] TLS 1.2 max, [1] default (1.3) */
@@ -80,38 +81,18 @@ typedef struct end {
   sslbio_conn *c;
   uint32_t sum_out, sum_in; /* checksums of plaintext written / read */
   size_t out, in;
+  t_buf wire; /* ciphertext drained from c that the peer has not accepted yet */
 } end;
 
-/* Move ciphertext from a to b in random chunks (backpressure respected). */
+static size_t random_piece(void *r) {
+  return 1 + rnd(r) % (rnd(r) % 4 == 0 ? 64 : 20000);
+}
+
+/* Move ciphertext from a to b in random drain pieces; what b's full input
+ * does not take waits on a's wire for the next move (after b has read). */
 static int move(end *a, end *b, uint64_t *r) {
-  unsigned char buf[20000];
-  int moved = 0;
-  for (;;) {
-    size_t chunk = 1 + rnd(r) % (rnd(r) % 4 == 0 ? 64 : sizeof(buf));
-    long n = sslbio_conn_drain(a->c, buf, chunk);
-    if (n <= 0)
-      break;
-    size_t off = 0;
-    while (off < (size_t)n) {
-      long f = sslbio_conn_feed(b->c, buf + off, (size_t)n - off);
-      if (f < 0)
-        return -1;
-      if (f == 0) { /* b's input is full: let it consume */
-        unsigned char tmp[16384];
-        long rd = sslbio_conn_read(b->c, tmp, sizeof(tmp));
-        if (rd > 0) {
-          b->sum_in = fnv(b->sum_in, tmp, (size_t)rd);
-          b->in += (size_t)rd;
-        } else if (rd != SSLBIO_WANT_READ && rd != SSLBIO_WANT_WRITE) {
-          return -1;
-        }
-        continue;
-      }
-      off += (size_t)f;
-    }
-    moved = 1;
-  }
-  return moved;
+  const t_move_cfg random_pieces = {.piece_fn = random_piece, .piece_arg = r};
+  return t_move_with(a->c, &a->wire, b->c, &random_pieces) < 0 ? -1 : 0;
 }
 
 static long read_all(end *e, uint64_t *r) {
@@ -140,7 +121,7 @@ static int handshake(end *c, end *s, uint64_t *r) {
     if (move(c, s, r) < 0 || move(s, c, r) < 0)
       return 0;
     if (a == SSLBIO_OK && b == SSLBIO_OK && sslbio_conn_pending_out(c->c) == 0 &&
-        sslbio_conn_pending_out(s->c) == 0)
+        sslbio_conn_pending_out(s->c) == 0 && c->wire.len == 0 && s->wire.len == 0)
       return 1;
     if ((a != SSLBIO_OK && a != SSLBIO_WANT_READ && a != SSLBIO_WANT_WRITE) ||
         (b != SSLBIO_OK && b != SSLBIO_WANT_READ && b != SSLBIO_WANT_WRITE)) {
@@ -152,23 +133,24 @@ static int handshake(end *c, end *s, uint64_t *r) {
   return 0;
 }
 
-/* Write len bytes of a pattern from e to peer, pumping as needed. */
+/* Write len bytes of a pattern from e to peer, pumping as needed, until
+ * the peer has read all of it. */
 static int send_msg(end *e, end *peer, size_t len, uint64_t *r) {
   static __thread unsigned char msg[65536];
   uint32_t seed = rnd(r);
   for (size_t i = 0; i < len; i++)
     msg[i] = (unsigned char)(seed + i * 131);
   size_t off = 0;
-  for (int guard = 0; off < len && guard < 100000; guard++) {
+  for (int guard = 0; (off < len || e->wire.len > 0) && guard < 100000; guard++) {
     size_t k = len - off;
     if (rnd(r) % 3 == 0 && k > 1)
       k = 1 + rnd(r) % k; /* partial submissions */
-    long w = sslbio_conn_write(e->c, msg + off, k);
+    long w = k > 0 ? sslbio_conn_write(e->c, msg + off, k) : 0;
     if (w > 0) {
       e->sum_out = fnv(e->sum_out, msg + off, (size_t)w);
       e->out += (size_t)w;
       off += (size_t)w;
-    } else if (w != SSLBIO_WANT_WRITE && w != SSLBIO_WANT_READ) {
+    } else if (w != 0 && w != SSLBIO_WANT_WRITE && w != SSLBIO_WANT_READ) {
       fail("write", e->c, w);
       return 0;
     }
@@ -181,7 +163,7 @@ static int send_msg(end *e, end *peer, size_t len, uint64_t *r) {
     }
     maybe_pause(r);
   }
-  return off == len;
+  return off == len && e->wire.len == 0;
 }
 
 static void *worker(void *arg) {
@@ -214,6 +196,7 @@ static void *worker(void *arg) {
     }
     c.sum_in = c.sum_out = s.sum_in = s.sum_out = 0;
     c.in = c.out = s.in = s.out = 0;
+    c.wire.len = s.wire.len = 0; /* what a failed connection left on the wire */
     if (session_len > 0 && rnd(&r) % 3 == 0 && !reuse &&
         sslbio_conn_set_session(c.c, session, (size_t)session_len) == SSLBIO_OK)
       atomic_fetch_add(&resumed, 1); /* offered; the server may still decline (other version) */
@@ -283,6 +266,8 @@ static void *worker(void *arg) {
   }
   sslbio_conn_free(c.c);
   sslbio_conn_free(s.c);
+  t_buf_free(&c.wire);
+  t_buf_free(&s.wire);
   return NULL;
 }
 

@@ -65,22 +65,6 @@ void t_link_free(t_link *l) {
   l->c = l->s = NULL;
 }
 
-size_t t_move(sslbio_conn *from, t_buf *q, sslbio_conn *to) {
-  unsigned char tmp[8192];
-  long n;
-  while ((n = sslbio_conn_drain(from, tmp, sizeof(tmp))) > 0)
-    t_buf_append(q, tmp, (size_t)n);
-  size_t fed = 0;
-  while (q->len > 0) {
-    long k = sslbio_conn_feed(to, q->data, q->len);
-    if (k <= 0)
-      break;
-    t_buf_consume(q, (size_t)k);
-    fed += (size_t)k;
-  }
-  return fed;
-}
-
 size_t t_pump(t_link *l) { return t_move(l->c, &l->c2s, l->s) + t_move(l->s, &l->s2c, l->c); }
 
 static int is_want(long st) { return st == SSLBIO_WANT_READ || st == SSLBIO_WANT_WRITE; }

@@ -107,41 +107,6 @@ char *t_read_file(const char *path, size_t *len) {
   return (char *)b.data;
 }
 
-/* ---- buffers ---- */
-
-void t_buf_append(t_buf *b, const void *p, size_t n) {
-  if (b->len + n > b->cap) {
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + n)
-      cap *= 2;
-    unsigned char *d = realloc(b->data, cap);
-    if (d == NULL) {
-      fprintf(stderr, "out of memory\n");
-      abort();
-    }
-    b->data = d;
-    b->cap = cap;
-  }
-  if (n > 0)
-    memcpy(b->data + b->len, p, n);
-  b->len += n;
-}
-
-void t_buf_consume(t_buf *b, size_t n) {
-  if (n >= b->len) {
-    b->len = 0;
-    return;
-  }
-  memmove(b->data, b->data + n, b->len - n);
-  b->len -= n;
-}
-
-void t_buf_free(t_buf *b) {
-  free(b->data);
-  b->data = NULL;
-  b->len = b->cap = 0;
-}
-
 /* ---- sockets ---- */
 
 void t_set_nonblocking(int fd) { fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); }

@@ -1,6 +1,7 @@
 /* Tiny test harness for the sslbio C API tests: a CHECK macro that counts
  * failures (thread-safe), a test runner, and helpers that pump two engines
- * in memory or one engine over a socket. Plain C, no framework. */
+ * in memory (with pair.h's mover) or one engine over a socket. Plain C, no
+ * framework. */
 #ifndef SSLBIO_TESTS_T_H
 #define SSLBIO_TESTS_T_H
 
@@ -8,6 +9,7 @@
 #include <stdio.h>
 #include <sys/types.h>
 
+#include "pair.h" /* t_buf and the mover: t_move, t_move_with, t_drain, t_feed */
 #include "sslbio.h"
 
 /* ---- assertions ------------------------------------------------------- */
@@ -86,14 +88,6 @@ const char *t_errmsg(const sslbio_conn *conn);
 
 /* ---- in-memory pair of engines ---------------------------------------- */
 
-typedef struct t_buf {
-  unsigned char *data;
-  size_t len, cap;
-} t_buf;
-void t_buf_append(t_buf *b, const void *p, size_t n);
-void t_buf_consume(t_buf *b, size_t n);
-void t_buf_free(t_buf *b);
-
 typedef struct t_link {
   sslbio_conn *c, *s; /* client and server engines, owned */
   t_buf c2s, s2c;     /* ciphertext drained but not yet accepted by feed */
@@ -103,10 +97,7 @@ typedef struct t_link {
 /* New client (server_name) and server engines; returns 0 if either failed. */
 int t_link_init(t_link *l, sslbio_ctx *cctx, sslbio_ctx *sctx, const char *server_name);
 void t_link_free(t_link *l);
-/* Drain everything pending on from into q, then feed q into to as far as it
- * accepts (backpressure: the rest stays in q). Returns bytes fed. */
-size_t t_move(sslbio_conn *from, t_buf *q, sslbio_conn *to);
-/* Both directions once; returns bytes fed. */
+/* Both directions once with t_move; returns bytes fed. */
 size_t t_pump(t_link *l);
 /* Handshake both sides; SSLBIO_OK when both completed, else the first
  * fatal status (l->cst / l->sst tell the sides apart). */

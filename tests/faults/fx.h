@@ -2,9 +2,9 @@
  * hostile.c): checks, contexts, and a pair of engines connected through a
  * simulated network whose every misbehaviour is configurable.
  *
- * The programs are compiled with the engine's C sources (sslbio/[*].c), not
- * against libsslbio.so: the .so holds the Go runtime, which valgrind and
- * the sanitizers cannot run, and the C engine is the same code. */
+ * The programs are compiled with the engine's C sources (capi/[*].c), not
+ * linked against libsslbio: ASan/UBSan then instrument the engine too, and
+ * --wrap=malloc routes the engine's own allocations through libfiu. */
 #ifndef SSLBIO_FX_H
 #define SSLBIO_FX_H
 
@@ -248,7 +248,9 @@ static uint32_t fx_sum(uint32_t s, const unsigned char *p, size_t n) {
 }
 
 /* Feed/drain mode: move bytes between the pipes and the engine by hand,
- * applying the same fault model. */
+ * applying the same fault model. (Engine <-> simulated network, not engine
+ * <-> engine: the faults happen on the pipes, so pair.h's mover does not
+ * apply.) */
 static void fx_manual_io(fx_side *s) {
   fx_end *e = &s->end;
   for (;;) { /* drain */

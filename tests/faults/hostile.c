@@ -26,6 +26,7 @@
  *
  * Exit status 0 when every check held. */
 #include "fx.h"
+#include "../c/pair.h"
 
 #include <malloc.h>
 #include <openssl/err.h>
@@ -74,7 +75,8 @@ static void raw_new(raw *r, SSL_CTX *ctx, int server) {
 static void raw_free(raw *r) { SSL_free(r->ssl); }
 
 /* Move bytes both ways; `log` collects what sslbio sent (to inspect record
- * types). Returns bytes moved. */
+ * types). Returns bytes moved. (One side is a raw OpenSSL SSL over memory
+ * BIOs, not an sslbio engine: pair.h's mover does not apply.) */
 static size_t shuttle(sslbio_conn *c, raw *r, unsigned char *log, size_t *loglen, size_t logcap) {
   unsigned char buf[20000];
   size_t moved = 0;
@@ -215,6 +217,21 @@ static void test_reneg(void) {
 
 /* ---- truncation at every byte ---- */
 
+/* The tap that cuts a stream: bytes past `cut` (-1: never) are lost. */
+typedef struct cutter {
+  long cut;
+  size_t stream; /* bytes the sender drained so far */
+} cutter;
+static size_t cut_tap(void *arg, unsigned char *p, size_t n) {
+  (void)p;
+  cutter *k = arg;
+  size_t keep = n;
+  if (k->cut >= 0 && k->stream + n > (size_t)k->cut)
+    keep = (size_t)k->cut > k->stream ? (size_t)k->cut - k->stream : 0;
+  k->stream += n;
+  return keep;
+}
+
 /* One connection between two sslbio engines where the stream from `sender`
  * (0 client, 1 server) is cut after `cut` bytes (-1: never). The sender
  * writes `nrec` messages of 100 bytes after the handshake and then
@@ -225,7 +242,9 @@ static long cut_run(sslbio_ctx *cc, sslbio_ctx *sc, int sender, long cut, int nr
                     size_t *total, int *integrity) {
   sslbio_conn *e[2] = {sslbio_conn_new(cc, "localhost"), sslbio_conn_new(sc, NULL)};
   sslbio_conn *tx = e[sender], *rx = e[!sender];
-  size_t sent_stream = 0;
+  t_buf fwd = {0}, back = {0}; /* tx -> rx (cut), rx -> tx */
+  cutter k = {.cut = cut};
+  const t_move_cfg cutting = {.tap = cut_tap, .tap_arg = &k};
   int eof = 0, wrote = 0, shut = 0;
   long st = SSLBIO_WANT_READ;
   unsigned char buf[20000], plain[20000];
@@ -244,29 +263,15 @@ static long cut_run(sslbio_ctx *cc, sslbio_ctx *sc, int sender, long cut, int nr
         wrote++;
     } else if (sslbio_conn_is_handshake_done(tx) && !shut) {
       if (cut < 0 && data_end)
-        *data_end = sent_stream + (size_t)sslbio_conn_pending_out(tx);
+        *data_end = k.stream + (size_t)sslbio_conn_pending_out(tx);
       sslbio_conn_shutdown(tx);
       shut = 1;
     }
     /* receiver -> sender: never cut */
-    long n;
-    while ((n = sslbio_conn_drain(rx, buf, sizeof(buf))) > 0)
-      sslbio_conn_feed(tx, buf, (size_t)n);
-    /* sender -> receiver: cut after `cut` bytes */
-    while ((n = sslbio_conn_drain(tx, buf, sizeof(buf))) > 0) {
-      size_t k = (size_t)n;
-      if (cut >= 0 && sent_stream + k > (size_t)cut)
-        k = (size_t)cut > sent_stream ? (size_t)cut - sent_stream : 0;
-      size_t off = 0;
-      while (off < k) {
-        long f = sslbio_conn_feed(rx, buf + off, k - off);
-        if (f <= 0)
-          break;
-        off += (size_t)f;
-      }
-      sent_stream += (size_t)n;
-    }
-    if (cut >= 0 && sent_stream >= (size_t)cut && !eof) {
+    t_move(rx, &back, tx);
+    /* sender -> receiver: cut after `cut` bytes, then EOF once all before the cut arrived */
+    t_move_with(tx, &fwd, rx, &cutting);
+    if (cut >= 0 && k.stream >= (size_t)cut && fwd.len == 0 && !eof) {
       sslbio_conn_feed_eof(rx);
       eof = 1;
     }
@@ -291,7 +296,9 @@ static long cut_run(sslbio_ctx *cc, sslbio_ctx *sc, int sender, long cut, int nr
       *integrity = 0;
   *got = nplain;
   if (total)
-    *total = sent_stream;
+    *total = k.stream;
+  t_buf_free(&fwd);
+  t_buf_free(&back);
   sslbio_conn_free(e[0]);
   sslbio_conn_free(e[1]);
   return st;
@@ -364,19 +371,18 @@ static void test_truncation(void) {
 /* ---- oversized records ---- */
 
 static int pair_handshake(sslbio_conn *a, sslbio_conn *b) {
-  unsigned char buf[20000];
-  for (int i = 0; i < 20; i++) {
+  t_buf ab = {0}, ba = {0};
+  int done = 0;
+  for (int i = 0; i < 20 && !done; i++) {
     sslbio_conn_handshake(a);
     sslbio_conn_handshake(b);
-    long n;
-    while ((n = sslbio_conn_drain(a, buf, sizeof(buf))) > 0)
-      sslbio_conn_feed(b, buf, (size_t)n);
-    while ((n = sslbio_conn_drain(b, buf, sizeof(buf))) > 0)
-      sslbio_conn_feed(a, buf, (size_t)n);
-    if (sslbio_conn_is_handshake_done(a) && sslbio_conn_is_handshake_done(b))
-      return 1;
+    t_move(a, &ab, b);
+    t_move(b, &ba, a);
+    done = sslbio_conn_is_handshake_done(a) && sslbio_conn_is_handshake_done(b);
   }
-  return 0;
+  t_buf_free(&ab);
+  t_buf_free(&ba);
+  return done;
 }
 
 /* Feed `hdr` then `body_len` filler bytes, reading after each piece;
@@ -692,9 +698,9 @@ static void test_regress(void) {
     FX_CHECK(pair_handshake(c, s), "regress mTLS resume: first handshake [%s] [%s]", fx_errmsg(c), fx_errmsg(s));
     unsigned char buf[64], der[8192];
     sslbio_conn_write(s, "x", 1);
-    long n;
-    while ((n = sslbio_conn_drain(s, der, sizeof(der))) > 0)
-      sslbio_conn_feed(c, der, (size_t)n);
+    t_buf wire = {0};
+    t_move(s, &wire, c);
+    t_buf_free(&wire);
     sslbio_conn_read(c, buf, sizeof(buf));
     long len = sslbio_conn_session(c, der, sizeof(der));
     FX_CHECK(len > 0, "regress mTLS resume: no session");

@@ -176,6 +176,9 @@ class HandOff(unittest.TestCase):
         Link(conn, pybio_server().connection()).handshake()
         with self.assertRaises(ValueError):
             pybio.Context.from_handle(0)
+        with self.assertRaises(ValueError):  # the role is the context's own
+            pybio.Context.from_handle(twin.handle, pybio.SERVER)
+        self.assertEqual(pybio.Context.from_handle(twin.handle, pybio.CLIENT).role, pybio.CLIENT)
 
     def test_python_connections_driven_by_c(self):
         client = pybio_client().connection(server_hostname="localhost")

@@ -4,6 +4,7 @@ and a declaration (argtypes/restype) for every C function of the header."""
 from __future__ import annotations
 
 import ctypes
+import json
 import os
 import re
 import shutil
@@ -12,7 +13,7 @@ import sys
 import tempfile
 import unittest
 
-from support import ROOT
+from support import HERE, ROOT
 
 import pybio
 from pybio import _lib
@@ -78,8 +79,66 @@ class Declarations(unittest.TestCase):
                      "shutdown", "unwrap", "version", "cipher", "selected_alpn_protocol",
                      "handle", "wants", "key_update", "session", "set_session", "pending",
                      "getpeercert", "server_hostname", "server_side", "feed_into", "drain_to",
-                     "reset"):
+                     "reset", "server_name", "peer_chain", "session_reused"):
             self.assertTrue(hasattr(pybio.Connection, name), name)
+
+
+# Run in a fresh interpreter: every symbol looked up in libsslbio while pybio
+# is imported and drives a handshake, data, a resumption, errors and every
+# information call, recorded at ctypes' lookup (CDLL.__getitem__).
+HEADER_ONLY = f"""
+import ctypes, json, ssl, sys
+seen = set()
+lookup = ctypes.CDLL.__getitem__
+def record(self, name):
+    seen.add((self._name, name if isinstance(name, str) else repr(name)))
+    return lookup(self, name)
+ctypes.CDLL.__getitem__ = record
+sys.path[:0] = [{ROOT!r}, {HERE!r}]
+import pybio
+from support import Link, SERVER_CERT, SERVER_KEY, pybio_client, pybio_server
+ctx = pybio_client()
+c, s = ctx.connection(server_hostname="localhost"), pybio_server().connection()
+link = Link(c, s)
+link.handshake()
+link.send(c, s, b"x"); link.send(s, c, b"y")
+for conn in (c, s):
+    conn.getpeercert(); conn.peer_chain(); conn.cipher(); conn.version(); conn.pending()
+    conn.server_name; conn.session_reused; conn.selected_alpn_protocol(); conn.wants()
+r = ctx.connection(server_hostname="localhost", session=c.session)
+Link(r, pybio_server().connection()).handshake()
+bad = pybio_client(ca=None).connection(server_hostname="localhost")
+try:
+    Link(bad, pybio_server().connection()).handshake()
+except ssl.SSLError as exc:
+    pass
+k = pybio.Context(pybio.SERVER); k.check_hostname = False
+k.load_cert_chain(SERVER_CERT, SERVER_KEY, password="unused")
+pybio.Context.from_handle(k.handle).verify_mode
+print(json.dumps(sorted(n for lib, n in seen if lib == pybio.LIBRARY_PATH)))
+"""
+
+
+class HeaderOnly(unittest.TestCase):
+    def test_only_header_functions_are_looked_up(self):
+        env = {k: v for k, v in os.environ.items() if k != "SSLBIO_LIBRARY"}
+        r = subprocess.run([sys.executable, "-c", HEADER_ONLY], capture_output=True, text=True,
+                           env=env, timeout=60, cwd=tempfile.gettempdir())
+        self.assertEqual(r.returncode, 0, r.stderr)
+        looked_up = set(json.loads(r.stdout.splitlines()[-1]))
+        self.assertTrue(looked_up, "no lookup recorded")
+        self.assertEqual(looked_up - set(header_functions()), set())
+        self.assertEqual([n for n in dir(_lib) if n.startswith("ssl_")], [])
+
+    def test_no_private_stdlib_parts(self):
+        for name in sorted(os.listdir(os.path.join(ROOT, "pybio"))):
+            if not name.endswith(".py"):
+                continue
+            with open(os.path.join(ROOT, "pybio", name)) as f:
+                text = f.read()
+            for private in ("_test_decode_cert", "err_codes_to_names", "lib_codes_to_names",
+                            "from _ssl", "import _ssl", "ssl._ssl", "tempfile"):
+                self.assertNotIn(private, text, name)
 
 
 class Discovery(unittest.TestCase):
@@ -116,7 +175,8 @@ class Discovery(unittest.TestCase):
         r = run_import({}, self.tmp)  # package copy with no build/ beside it
         self.assertNotEqual(r.returncode, 0)
         self.assertIn("ImportError", r.stderr)
-        for words in ("$SSLBIO_LIBRARY", "build/libsslbio.so", "find_library('sslbio')"):
+        for words in ("$SSLBIO_LIBRARY", "build/libsslbio.so", "find_library('sslbio')",
+                      "pip install ./pybio", "libssl-dev"):
             self.assertIn(words, r.stderr)
 
     @unittest.skipIf(shutil.which("gcc") is None, "gcc not found")

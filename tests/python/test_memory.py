@@ -271,6 +271,7 @@ class Verification(unittest.TestCase):
                 self.assertEqual(caught.reason, "CERTIFICATE_VERIFY_FAILED")
                 self.assertIn("[SSL: CERTIFICATE_VERIFY_FAILED]", str(caught))
                 self.assertEqual(caught.errno, ssl.SSL_ERROR_SSL)
+                self.assertEqual(caught.kind, "verify")  # the engine's kind, not a guess
                 # The engine is dead: the same error again.
                 with self.assertRaises(pybio.SSLCertVerificationError):
                     client.do_handshake()
@@ -282,6 +283,7 @@ class Verification(unittest.TestCase):
             Link(conn, server).handshake()
         self.assertEqual(cm.exception.verify_code, 62)  # hostname mismatch
         self.assertIn("hostname mismatch", cm.exception.verify_message.lower())
+        self.assertEqual(cm.exception.kind, "verify")
 
     def test_ip_address_name(self):
         for name in ("127.0.0.1", "::1"):
@@ -343,6 +345,13 @@ class Verification(unittest.TestCase):
         ctx2.check_hostname = True  # turns verification back on, like ssl
         self.assertEqual(ctx2.verify_mode, ssl.CERT_REQUIRED)
 
+    def test_check_hostname_is_frozen_with_the_context(self):
+        ctx = pybio_client()
+        ctx.connection(server_hostname="localhost")
+        with self.assertRaises(ValueError):
+            ctx.check_hostname = False
+        self.assertTrue(ctx.check_hostname)
+
     def test_check_hostname_requires_server_hostname(self):
         with self.assertRaises(ValueError):
             pybio_client().connection()
@@ -395,7 +404,10 @@ class ErrorsAndClose(unittest.TestCase):
             self.assertNotIsInstance(exc, ssl.SSLWantReadError)
             self.assertEqual(exc.library, "SSL")
             self.assertTrue(exc.reason)
+            self.assertEqual(exc.kind, "ssl")
+            self.assertTrue(exc.code)
             self.assertIn("handshake", str(exc))
+            self.assertTrue(str(exc).startswith(f"[SSL: {exc.reason}] sslbio: handshake: "))
         # Garbage after the handshake too.
         client, server, link = pair("pybio-pybio")
         link.handshake()
@@ -414,6 +426,7 @@ class ErrorsAndClose(unittest.TestCase):
                     server.read()
                 self.assertIsInstance(cm.exception, pybio.SSLEOFError)
                 self.assertIsInstance(cm.exception, ssl.SSLError)
+                self.assertEqual(cm.exception.kind, "truncated")
 
     def test_truncation_during_handshake(self):
         client = pybio_client().connection(server_hostname="localhost")

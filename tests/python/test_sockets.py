@@ -5,98 +5,13 @@ copying (feed/drain) and zero-copy (feed_into/drain_to) network sides."""
 from __future__ import annotations
 
 import os
-import select
 import socket
 import ssl
 import threading
 import unittest
 
-from support import pybio_client, pybio_server, stdlib_client, stdlib_echo, stdlib_server
-
-import pybio
-
-
-class SocketDriver:
-    """Runs a sans-IO Connection over a non-blocking socket."""
-
-    def __init__(self, conn: pybio.Connection, sock: socket.socket, zero_copy: bool):
-        self.conn, self.sock, self.zero_copy = conn, sock, zero_copy
-        self.inbox = b""  # received but not yet accepted by the engine
-        sock.setblocking(False)
-
-    def flush(self, timeout=10.0):
-        conn, sock = self.conn, self.sock
-        while conn.pending_out:
-            if self.zero_copy:
-                try:
-                    conn.drain_to(sock)
-                    continue
-                except BlockingIOError:
-                    pass
-            else:
-                data = conn.drain()
-                view = memoryview(data)
-                while view:
-                    try:
-                        view = view[sock.send(view):]
-                    except BlockingIOError:
-                        select.select([], [sock], [], timeout)
-                continue
-            _, w, _ = select.select([], [sock], [], timeout)
-            if not w:
-                raise TimeoutError("socket not writable")
-
-    def receive(self, timeout=10.0):
-        conn, sock = self.conn, self.sock
-        if self.inbox:
-            self.inbox = self.inbox[conn.feed(self.inbox):]
-            return
-        r, _, _ = select.select([sock], [], [], timeout)
-        if not r:
-            raise TimeoutError("socket not readable")
-        if self.zero_copy:
-            try:
-                conn.feed_into(sock)
-            except BlockingIOError:
-                pass
-            return
-        try:
-            data = sock.recv(65536)
-        except BlockingIOError:
-            return
-        if not data:
-            conn.feed_eof()
-        else:
-            self.inbox = data[conn.feed(data):]
-
-    def call(self, op):
-        while True:
-            try:
-                result = op()
-            except ssl.SSLWantReadError:
-                self.flush()
-                self.receive()
-                continue
-            except ssl.SSLWantWriteError:
-                self.flush()
-                continue
-            self.flush()
-            return result
-
-    def send_all(self, data: bytes):
-        view = memoryview(data)
-        while view:
-            n = self.call(lambda: self.conn.write(view[:65536]))
-            view = view[n:]
-
-    def recv_exactly(self, n: int) -> bytes:
-        out = bytearray()
-        while len(out) < n:
-            chunk = self.call(lambda: self.conn.read(65536))
-            if not chunk:
-                raise EOFError(f"clean close after {len(out)} of {n} bytes")
-            out += chunk
-        return bytes(out)
+from support import (SocketDriver, pybio_client, pybio_server, stdlib_client, stdlib_echo,
+                     stdlib_server)
 
 
 class AgainstStdlibSocket(unittest.TestCase):

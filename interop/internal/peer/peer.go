@@ -1,5 +1,5 @@
 // Package peer is the echo protocol the interop peers speak, written once
-// over a small interface so that sslbio (Conn adapter or raw Engine) and Go
+// over a small interface so that sslbio (its net.Conn adapter) and Go
 // crypto/tls run exactly the same script. The Node and Python peers in
 // interop/peers follow the same flags and the same script.
 //
@@ -317,7 +317,10 @@ func clientConn(stack Stack, o *Options, c Conn, round int) (any, bool, error) {
 			return nil, false, fmt.Errorf("round %d: %w", i+2, err)
 		}
 	}
-	session := stack.Session(c)
+	var session any
+	if o.Resume { // a TLS 1.3 stack may wait for its ticket here
+		session = stack.Session(c)
+	}
 	peerClose, why := false, ""
 	switch o.Close {
 	case "client":
