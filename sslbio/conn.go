@@ -296,7 +296,9 @@ func (c *Conn) Close() error {
 func (c *Conn) ConnectionState() ConnectionState {
 	c.engMu.Lock()
 	defer c.engMu.Unlock()
-	return c.eng.ConnectionState()
+	cs := c.eng.ConnectionState()
+	cs.guardExporter(&c.engMu)
+	return cs
 }
 
 // NetConn returns the underlying connection.
