@@ -65,4 +65,15 @@ type Config struct {
 	// close (io.EOF) after the handshake, like Python's suppress_ragged_eofs.
 	// Off by default: such an EOF is ErrTruncated.
 	AllowRaggedEOF bool
+
+	// GetContextForClient (servers) is called with what the client's
+	// ClientHello asked for, before the handshake goes on, in the goroutine
+	// that drives the handshake (Handshake, Read or Write of the Engine or
+	// Conn). It returns nil, nil to go on with this Context, another server
+	// Context to go on with its certificate, ALPN protocols, client
+	// certificate policy and hooks instead, or an error to abort the
+	// handshake with a fatal alert: unrecognized_name when the error wraps
+	// ErrUnrecognizedName, handshake_failure otherwise. The handshake's
+	// error then wraps the hook's error.
+	GetContextForClient func(*ClientHelloInfo) (*Context, error)
 }
