@@ -1,6 +1,9 @@
 package sslbio
 
-import "crypto/tls"
+import (
+	"crypto/tls"
+	"io"
+)
 
 // Role says which side of the handshake a Context's engines play.
 type Role int
@@ -76,4 +79,12 @@ type Config struct {
 	// ErrUnrecognizedName, handshake_failure otherwise. The handshake's
 	// error then wraps the hook's error.
 	GetContextForClient func(*ClientHelloInfo) (*Context, error)
+
+	// KeyLogWriter receives the TLS secrets in NSS key log format, one line
+	// per Write ending in "\n", as crypto/tls writes them (Wireshark reads
+	// them). It is written from the goroutine that drives a handshake, at
+	// the end of the engine call that derived the secrets; lines of
+	// several connections of one Context are written one at a time. It
+	// defeats TLS's protection: debugging only.
+	KeyLogWriter io.Writer
 }

@@ -1,6 +1,7 @@
 package sslbio
 
-// Hooks: Go code that takes part in the handshake (GetContextForClient). The C engine never calls into Go:
+// Hooks: Go code that takes part in the handshake (GetContextForClient,
+// KeyLogWriter). The C engine never calls into Go:
 // it pauses and returns (SSLBIO_WANT_CLIENT_HELLO, SSLBIO_WANT_VERIFY), and
 // the Engine method that got the pause runs the hook in its own goroutine,
 // answers the engine and calls it again. The net.Conn adapters drive the
@@ -45,6 +46,7 @@ const (
 type hooks struct {
 	c          *C.sslbio_ctx // the Context's, borrowed: live while an engine uses it
 	getContext func(*ClientHelloInfo) (*Context, error)
+	keylog     *keyLog
 }
 
 // applyHooks installs what the Config's hooks need on the C context.
@@ -60,17 +62,26 @@ func (x *Context) applyHooks(cfg *Config) error {
 			return err
 		}
 	}
-	if h.getContext != nil {
+	if cfg.KeyLogWriter != nil {
+		var err error
+		if h.keylog, err = x.installKeyLog(cfg.KeyLogWriter); err != nil {
+			return err
+		}
+	}
+	if h.getContext != nil || h.keylog != nil {
 		x.hooks = h
 	}
 	return nil
 }
 
 // afterCall is what an engine call that may have run the handshake does
-// with the hooks: answer a pause.
+// with the hooks: write the key log lines it produced, and answer a pause.
 // It returns true when the call must be made again (the pause is
 // answered); false leaves st to the caller.
 func (e *Engine) afterCall(st C.long) bool {
+	if h := e.hooks; h != nil && h.keylog != nil {
+		h.keylog.flush()
+	}
 	switch st {
 	case C.SSLBIO_WANT_CLIENT_HELLO:
 		e.clientHello()

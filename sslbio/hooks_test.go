@@ -354,3 +354,52 @@ func TestGetContextForClientEngineReset(t *testing.T) {
 		require.Equal(t, want, l.c.ConnectionState().PeerCertificates[0].Subject.CommonName)
 	}
 }
+
+// The batched calls answer the pauses too: a server that only calls
+// FeedRead and a client that only calls WriteDrain.
+func TestHooksThroughBatchedCalls(t *testing.T) {
+	for _, v := range versions {
+		t.Run(v.name, func(t *testing.T) {
+			log := &syncBuffer{}
+			s := newSNIServer(t, func(c *Config) { c.KeyLogWriter = log })
+			c := mustEngine(t, clientContext(t, v.mod), "alpha.test")
+			srv := mustEngine(t, s.front, "")
+			msg := []byte("batched")
+			var c2s, got []byte
+			out, p := make([]byte, 32*1024), make([]byte, 1024)
+			sent := false
+			for i := 0; len(got) < len(msg); i++ {
+				require.Less(t, i, 100, "no progress")
+				if !sent {
+					n, d, err := c.WriteDrain(msg, out)
+					c2s = append(c2s, out[:d]...)
+					if err == nil {
+						require.Equal(t, len(msg), n)
+						sent = true
+					} else {
+						require.True(t, isWant(err), "%v", err)
+					}
+				}
+				fed, n, err := srv.FeedRead(c2s, p)
+				c2s = c2s[fed:]
+				got = append(got, p[:n]...)
+				if err != nil {
+					require.True(t, isWant(err), "%v", err)
+				}
+				for {
+					d, err := srv.Drain(out)
+					require.NoError(t, err)
+					if d == 0 {
+						break
+					}
+					_, err = c.Feed(out[:d])
+					require.NoError(t, err)
+				}
+			}
+			require.Equal(t, msg, got)
+			require.Equal(t, "alpha.test", (<-s.hellos).ServerName)
+			require.Equal(t, leafDER(s.alpha), c.PeerChain()[0])
+			require.Len(t, keyLines(t, log.String()), lineCount(v.go_))
+		})
+	}
+}
