@@ -2,6 +2,7 @@ package sslbio
 
 import (
 	"crypto/tls"
+	"crypto/x509"
 	"io"
 )
 
@@ -52,10 +53,13 @@ type Config struct {
 	// checks. For tests only.
 	InsecureSkipVerify bool
 
-	// ClientAuth is the server's policy for client certificates:
-	// tls.NoClientCert (default), tls.RequestClientCert and
-	// tls.VerifyClientCertIfGiven (verify if sent), tls.RequireAnyClientCert
-	// and tls.RequireAndVerifyClientCert (required and verified).
+	// ClientAuth is the server's policy for client certificates, with
+	// crypto/tls's meaning: tls.NoClientCert (default, none asked for),
+	// tls.RequestClientCert (asked for, not required, not verified),
+	// tls.RequireAnyClientCert (required, not verified),
+	// tls.VerifyClientCertIfGiven (asked for, verified if sent) and
+	// tls.RequireAndVerifyClientCert (required and verified against CAFile
+	// and CAPEM).
 	ClientAuth tls.ClientAuthType
 
 	// CipherList is the OpenSSL cipher string for TLS 1.2 and
@@ -87,4 +91,19 @@ type Config struct {
 	// several connections of one Context are written one at a time. It
 	// defeats TLS's protection: debugging only.
 	KeyLogWriter io.Writer
+
+	// VerifyPeerCertificate, as crypto/tls's: called after the normal
+	// verification of the peer's certificates passed (or, with
+	// InsecureSkipVerify or a server's RequestClientCert or
+	// RequireAnyClientCert, without it), with the certificates the peer
+	// sent (DER, leaf first) and the chains crypto/x509 builds from them to
+	// CAFile and CAPEM (or the system pool), nil when it builds none or no
+	// verification was asked for. Its error aborts the handshake, and the
+	// handshake's error wraps it. It runs in the goroutine that drives the
+	// handshake. A server calls it only when the client sent a certificate,
+	// once OpenSSL finished its side of the handshake: the client may then
+	// consider the handshake complete, and sees a refusal as the end of the
+	// connection, without an alert (the server sends no application data
+	// and no session ticket before the answer).
+	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
 }

@@ -189,6 +189,8 @@ func (x *Context) applyVerify(cfg *Config) error {
 			mode = C.SSLBIO_VERIFY_NONE
 		}
 	} else {
+		// RequestClientCert and RequireAnyClientCert ask without verifying:
+		// their verify callback accepts what OpenSSL would reject (verify.go).
 		switch cfg.ClientAuth {
 		case tls.NoClientCert:
 			mode = C.SSLBIO_VERIFY_NONE

@@ -1,7 +1,10 @@
 package sslbio_test
 
 import (
+	"crypto/sha256"
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
 	"log"
 
@@ -65,4 +68,49 @@ func ExampleConfig_virtualHosts() {
 	// Output:
 	// b.example b.example
 	// c.example remote error: tls: unrecognized name
+}
+
+// A client that trusts one self-signed server by its public key: the
+// callback decides instead of a CA.
+func ExampleConfig_pinnedKey() {
+	server := testpki.SelfSigned("pinned.example")
+	leaf, _ := x509.ParseCertificate(server.TLS().Certificate[0])
+	pin := sha256.Sum256(leaf.RawSubjectPublicKeyInfo)
+	errPin := errors.New("unexpected server key")
+	client, err := sslbio.NewContext(&sslbio.Config{
+		Role:               sslbio.RoleClient,
+		InsecureSkipVerify: true, // no CA: the pin alone decides
+		VerifyPeerCertificate: func(raw [][]byte, _ [][]*x509.Certificate) error {
+			cert, err := x509.ParseCertificate(raw[0])
+			if err != nil {
+				return err
+			}
+			if sha256.Sum256(cert.RawSubjectPublicKeyInfo) != pin {
+				return errPin
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{server.TLS()}})
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err == nil {
+			c.(*tls.Conn).Handshake()
+			c.Close()
+		}
+	}()
+	c, err := sslbio.Dial("tcp", ln.Addr().String(), client)
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Println(c.ConnectionState().PeerCertificates[0].Subject.CommonName)
+	// Output: pinned.example
 }

@@ -1,7 +1,7 @@
 package sslbio
 
 // Hooks: Go code that takes part in the handshake (GetContextForClient,
-// KeyLogWriter). The C engine never calls into Go:
+// VerifyPeerCertificate, KeyLogWriter). The C engine never calls into Go:
 // it pauses and returns (SSLBIO_WANT_CLIENT_HELLO, SSLBIO_WANT_VERIFY), and
 // the Engine method that got the pause runs the hook in its own goroutine,
 // answers the engine and calls it again. The net.Conn adapters drive the
@@ -46,6 +46,7 @@ const (
 type hooks struct {
 	c          *C.sslbio_ctx // the Context's, borrowed: live while an engine uses it
 	getContext func(*ClientHelloInfo) (*Context, error)
+	verify     *verifyHook
 	keylog     *keyLog
 }
 
@@ -62,13 +63,16 @@ func (x *Context) applyHooks(cfg *Config) error {
 			return err
 		}
 	}
+	var err error
+	if h.verify, err = x.applyVerifyHook(cfg); err != nil {
+		return err
+	}
 	if cfg.KeyLogWriter != nil {
-		var err error
 		if h.keylog, err = x.installKeyLog(cfg.KeyLogWriter); err != nil {
 			return err
 		}
 	}
-	if h.getContext != nil || h.keylog != nil {
+	if h.getContext != nil || h.verify != nil || h.keylog != nil {
 		x.hooks = h
 	}
 	return nil
@@ -86,6 +90,8 @@ func (e *Engine) afterCall(st C.long) bool {
 	case C.SSLBIO_WANT_CLIENT_HELLO:
 		e.clientHello()
 		return true
+	case C.SSLBIO_WANT_VERIFY:
+		return e.decideVerify()
 	}
 	return false
 }
