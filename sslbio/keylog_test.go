@@ -120,3 +120,39 @@ func TestKeyLogMatchesOpenSSLClient(t *testing.T) {
 		})
 	}
 }
+
+// Engines of one Context on many goroutines share its key log: every
+// connection's lines arrive whole, each once.
+func TestKeyLogConcurrentConnections(t *testing.T) {
+	ours := &syncBuffer{}
+	ln, err := Listen("tcp", "127.0.0.1:0", serverContext(t, func(c *Config) { c.KeyLogWriter = ours }))
+	require.NoError(t, err)
+	defer ln.Close()
+	results := serveAll(t, ln)
+	const n = 16
+	theirs := make([]*syncBuffer, n)
+	errs := make(chan error, n)
+	for i := range theirs {
+		theirs[i] = &syncBuffer{}
+		cfg := goClientConfig(pki())
+		cfg.KeyLogWriter = theirs[i]
+		go func() {
+			tc, err := tls.Dial("tcp", ln.Addr().String(), cfg)
+			if err == nil {
+				tc.Close()
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		require.NoError(t, <-errs)
+		require.NoError(t, nextAccepted(t, results).err)
+	}
+	all := keyLines(t, ours.String(), "EXPORTER_SECRET")
+	var want []string
+	for _, b := range theirs {
+		want = append(want, keyLines(t, b.String())...)
+	}
+	slices.Sort(want)
+	require.Equal(t, want, all)
+}
