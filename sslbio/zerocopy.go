@@ -116,6 +116,10 @@ func (e *Engine) Reset(serverName string) error {
 		name = C.CString(serverName)
 		defer C.free(unsafe.Pointer(name))
 	}
+	e.hookErr = nil
+	if e.switched != nil {
+		return e.resetToOrigin(name)
+	}
 	st := C.sslbio_conn_reset(e.c, name)
 	runtime.KeepAlive(e)
 	if st != C.SSLBIO_OK {
