@@ -48,6 +48,8 @@ func NewContext(cfg *Config) (*Context, error) {
 	return x, nil
 }
 
+func freeContext(c *C.sslbio_ctx) { C.sslbio_ctx_free(c) }
+
 // adoptContext wraps a C reference that the Context now owns.
 func adoptContext(c *C.sslbio_ctx, role Role) *Context {
 	x := &Context{c: c, role: role}

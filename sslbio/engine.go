@@ -48,9 +48,9 @@ type Engine struct {
 	cleanup runtime.Cleanup
 	hooks   *hooks // the current context's Go hooks (hooks.go); nil if none
 	hookErr error  // a hook's refusal, wrapped into the engine's error
-	// switched: GetContextForClient moved the engine to another context;
-	// what Reset needs to come back to its own (hooks.go).
-	switched *switchState
+	// homeHooks: the engine's own context's hooks while GetContextForClient
+	// has it on another; Reset brings them back, as the C engine its context.
+	homeHooks *hooks
 }
 
 func newEngine(c *C.sslbio_conn, role Role) *Engine {
@@ -204,7 +204,6 @@ func (e *Engine) Close() error {
 	e.cleanup.Stop()
 	C.sslbio_conn_free(e.c)
 	e.c = nil
-	e.forgetOrigin()
 	return nil
 }
 

@@ -138,58 +138,16 @@ func (e *Engine) useContext(x *Context) error {
 	if x.role != RoleServer {
 		return sslerr.Invalid("use context", "GetContextForClient returned a client Context")
 	}
-	first := e.switched == nil && e.hooks.c != x.c
-	if first { // the engine's own context stays alive for Reset
-		e.switched = &switchState{origin: C.sslbio_ctx_ref(e.hooks.c), hooks: e.hooks}
-		e.switched.cleanup = runtime.AddCleanup(e, freeContext, e.switched.origin)
-	}
 	if C.sslbio_conn_use_context(e.c, x.c) != C.SSLBIO_OK {
 		err := e.recordedError(C.SSLBIO_ERROR)
 		runtime.KeepAlive(e)
-		if first {
-			e.forgetOrigin()
-		}
 		return err
 	}
 	runtime.KeepAlive(e)
+	if e.homeHooks == nil { // the C engine goes back to its own context on reset
+		e.homeHooks = e.hooks
+	}
 	e.hooks = x.hooks
-	return nil
-}
-
-// switchState is an engine's own context while GetContextForClient has it
-// on another: sslbio_conn_reset keeps the SSL on the context it was
-// switched to, so Reset makes a new one from the engine's own instead.
-type switchState struct {
-	origin  *C.sslbio_ctx // one reference
-	hooks   *hooks
-	cleanup runtime.Cleanup
-}
-
-func freeContext(c *C.sslbio_ctx) { C.sslbio_ctx_free(c) }
-
-// forgetOrigin drops the reference to the engine's own context.
-func (e *Engine) forgetOrigin() {
-	if sw := e.switched; sw != nil {
-		sw.cleanup.Stop()
-		C.sslbio_ctx_free(sw.origin)
-		e.switched = nil
-	}
-}
-
-// resetToOrigin is Reset for a switched engine: a new C engine from its own
-// context replaces the old one.
-func (e *Engine) resetToOrigin(name *C.char) error {
-	sw := e.switched
-	c := C.sslbio_conn_new(sw.origin, name)
-	if c == nil {
-		return &sslerr.Error{Op: "reset", Kind: sslerr.KindSSL, Message: C.GoString(C.sslbio_ctx_error(sw.origin))}
-	}
-	e.cleanup.Stop()
-	C.sslbio_conn_free(e.c)
-	e.c = c
-	e.cleanup = runtime.AddCleanup(e, freeConn, c)
-	e.hooks = sw.hooks
-	e.forgetOrigin()
 	return nil
 }
 

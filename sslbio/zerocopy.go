@@ -117,8 +117,8 @@ func (e *Engine) Reset(serverName string) error {
 		defer C.free(unsafe.Pointer(name))
 	}
 	e.hookErr = nil
-	if e.switched != nil {
-		return e.resetToOrigin(name)
+	if e.homeHooks != nil {
+		e.hooks, e.homeHooks = e.homeHooks, nil
 	}
 	st := C.sslbio_conn_reset(e.c, name)
 	runtime.KeepAlive(e)
