@@ -3,7 +3,8 @@ against sslbio's hooks: key log, exporters).
 
   tool_peer.py server [--conns N] [--keylog FILE] [--label L] [--len N]
                       [--alpn P] [--max-version 1.2|1.3] [--timeout S]
-  tool_peer.py client --port P [--label L] [--len N] [--max-version 1.2|1.3]
+  tool_peer.py client --port P [--keylog FILE] [--label L] [--len N]
+                      [--max-version 1.2|1.3]
 
 server: listens on 127.0.0.1 (a port the kernel picks, printed as
 "listening on 127.0.0.1:PORT"), serves N connections one after the other
@@ -125,6 +126,8 @@ def client(args):
     ctx.load_verify_locations(os.path.join(CERTS, "ca.pem"))
     if args.max_version:
         ctx.maximum_version = VERSIONS[args.max_version]
+    if args.keylog:
+        ctx.keylog_filename = args.keylog
     conn = ctx.connection(server_hostname="localhost")
     sock = socket.create_connection(("127.0.0.1", args.port), timeout=args.timeout)
     run(sock, conn, conn.do_handshake)
