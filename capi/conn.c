@@ -127,7 +127,8 @@ int sslbio_conn_reset(sslbio_conn *conn, const char *server_name) {
   }
   sslbio__clear_queue();
   sslbio__queues_reset(conn);
-  if (SSL_clear(conn->ssl) != 1 || SSL_set_session(conn->ssl, NULL) != 1 ||
+  if (!sslbio__hello_go_home(conn) || SSL_clear(conn->ssl) != 1 ||
+      SSL_set_session(conn->ssl, NULL) != 1 ||
       !configure(conn, server_name)) {
     sslbio__clear_queue();
     return SSLBIO_ENOMEM;
@@ -148,6 +149,7 @@ void sslbio_conn_free(sslbio_conn *conn) {
   SSL_free(conn->ssl); /* frees its BIO */
   sslbio__queues_reset(conn);
   sslbio_ctx_free(conn->ctx);
+  sslbio_ctx_free(conn->home);
   free(conn->server_name);
   free(conn->alpn);
   free(conn->err);

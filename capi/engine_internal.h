@@ -88,7 +88,9 @@ typedef struct sslbio__queue {
 
 struct sslbio_conn {
   unsigned magic;
-  sslbio_ctx *ctx; /* one reference */
+  sslbio_ctx *ctx; /* one reference: the context in use */
+  sslbio_ctx *home; /* one reference, or NULL: the engine's own context
+                       while a ClientHello choice switched to another */
   SSL *ssl;        /* owned; owns its BIO, which reads `in` and writes `out` */
   sslbio__queue in;  /* ciphertext fed, not yet read by the SSL */
   sslbio__queue out; /* ciphertext written by the SSL, not yet drained */
@@ -193,6 +195,9 @@ SSLBIO_INTERNAL sslbio_conn *sslbio__conn_of(const SSL *ssl);
 SSLBIO_INTERNAL int sslbio__conn_attach(sslbio_conn *conn);
 /* Server contexts: the ClientHello callback (captures SNI and ALPN). */
 SSLBIO_INTERNAL void sslbio__hello_install(sslbio_ctx *ctx);
+/* A reset engine goes back to its own context after a ClientHello switch;
+ * 0 if OpenSSL refused. */
+SSLBIO_INTERNAL int sslbio__hello_go_home(sslbio_conn *conn);
 /* Forget the previous connection's ClientHello (new or reset engine). */
 SSLBIO_INTERNAL void sslbio__hello_reset(sslbio_conn *conn);
 

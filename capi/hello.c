@@ -158,21 +158,12 @@ static int paused(const sslbio_conn *conn) {
          conn->hello_state == SSLBIO__HELLO_PAUSED;
 }
 
-int sslbio_conn_use_context(sslbio_conn *conn, sslbio_ctx *ctx) {
-  if (!paused(conn))
-    return sslbio__invalid(conn, "use context", "only while paused at the ClientHello");
-  if (!sslbio__ctx_ok(ctx) || ctx->role != SSLBIO_SERVER)
-    return sslbio__invalid(conn, "use context", "needs a server context");
-  if (ctx == conn->ctx)
-    return SSLBIO_OK;
-  int st = sslbio__ctx_freeze(ctx);
-  if (st != SSLBIO_OK)
-    return sslbio__fail(conn, "use context", st, SSLBIO_KIND_SSL, "%s", ctx->error);
+/* Move conn's SSL onto ctx's SSL_CTX; 0 if OpenSSL refused. */
+static int apply_context(sslbio_conn *conn, sslbio_ctx *ctx) {
   sslbio__clear_queue();
   if (SSL_set_SSL_CTX(conn->ssl, ctx->ssl_ctx) == NULL) {
     sslbio__clear_queue();
-    return sslbio__fail(conn, "use context", SSLBIO_ERROR, SSLBIO_KIND_SSL,
-                        "OpenSSL refused the context");
+    return 0;
   }
   /* SSL_set_SSL_CTX moves the certificate, key and session id context;
    * what SSL_new copied from the old context is set here. ALPN, the CA
@@ -183,12 +174,43 @@ int sslbio_conn_use_context(sslbio_conn *conn, sslbio_ctx *ctx) {
   SSL_set_verify_depth(conn->ssl, SSL_CTX_get_verify_depth(ctx->ssl_ctx));
   SSL_clear_options(conn->ssl, SSL_get_options(conn->ssl) & ~SSL_CTX_get_options(ctx->ssl_ctx));
   SSL_set_options(conn->ssl, SSL_CTX_get_options(ctx->ssl_ctx));
+  sslbio__clear_queue();
+  return 1;
+}
+
+int sslbio_conn_use_context(sslbio_conn *conn, sslbio_ctx *ctx) {
+  if (!paused(conn))
+    return sslbio__invalid(conn, "use context", "only while paused at the ClientHello");
+  if (!sslbio__ctx_ok(ctx) || ctx->role != SSLBIO_SERVER)
+    return sslbio__invalid(conn, "use context", "needs a server context");
+  if (ctx == conn->ctx)
+    return SSLBIO_OK;
+  int st = sslbio__ctx_freeze(ctx);
+  if (st != SSLBIO_OK)
+    return sslbio__fail(conn, "use context", st, SSLBIO_KIND_SSL, "%s", ctx->error);
+  if (!apply_context(conn, ctx))
+    return sslbio__fail(conn, "use context", SSLBIO_ERROR, SSLBIO_KIND_SSL,
+                        "OpenSSL refused the context");
+  /* The engine's own context stays referenced as home, for a reset. */
   sslbio_ctx *old = conn->ctx;
   conn->ctx = sslbio_ctx_ref(ctx);
-  sslbio_ctx_free(old);
+  if (conn->home == NULL)
+    conn->home = old;
+  else
+    sslbio_ctx_free(old);
   sslbio__verify_configure(conn);
-  sslbio__clear_queue();
   return SSLBIO_OK;
+}
+
+int sslbio__hello_go_home(sslbio_conn *conn) {
+  if (conn->home == NULL)
+    return 1;
+  if (!apply_context(conn, conn->home))
+    return 0;
+  sslbio_ctx_free(conn->ctx);
+  conn->ctx = conn->home;
+  conn->home = NULL;
+  return 1;
 }
 
 int sslbio_conn_reject_client_hello(sslbio_conn *conn, int alert) {

@@ -219,6 +219,8 @@ class Connection:
             self._h = None
             self._hp = None
             self._clear_buffers()
+            # OpenSSL's result of a verification still pending (see _verify).
+            self._context._verify_results.pop(h, None)
             _lib.conn_free(h)
             # The C side no longer calls the callbacks: release them (and
             # the transport) now.

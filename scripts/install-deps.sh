@@ -7,6 +7,7 @@ have() { command -v "$1" >/dev/null 2>&1; }
 have pkg-config || need+=(pkg-config)
 have valgrind || need+=(valgrind)
 have curl || need+=(curl)
+have tshark || need+=(tshark)         # make test-hooks-tools: decrypts a capture with the key log
 have g++ || need+=(g++)
 # make interop: foreign TLS peers and scanners (node is expected, like Go)
 have gnutls-cli || need+=(gnutls-bin)   # gnutls-cli, gnutls-serv

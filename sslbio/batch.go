@@ -51,6 +51,11 @@ func (e *Engine) WriteDrain(p, out []byte) (n, drained int, err error) {
 	r := C.sslbio__go_write_drain(e.ptr(), bytesChar(p), C.size_t(len(p)), outPtr, C.size_t(len(out)))
 	runtime.KeepAlive(e)
 	drained = int(r.moved)
+	if e.hooks != nil && e.afterCall(r.result) {
+		// A pause drains nothing (not a WANT_READ/WANT_WRITE): answered, go on.
+		n, d, err := e.WriteDrain(p, out[drained:])
+		return n, drained + d, err
+	}
 	if r.result < 0 {
 		return 0, drained, e.statusError(C.int(r.result))
 	}
@@ -76,6 +81,10 @@ func (e *Engine) FeedRead(in, p []byte) (fed, n int, err error) {
 	r := C.sslbio__go_feed_read(e.ptr(), inPtr, C.size_t(len(in)), bytesChar(p), C.size_t(len(p)))
 	runtime.KeepAlive(e)
 	fed = int(r.moved)
+	if e.hooks != nil && e.afterCall(r.result) {
+		n, err := e.Read(p) // the pause is answered: read on, without feeding again
+		return fed, n, err
+	}
 	if r.result < 0 {
 		return fed, 0, e.statusError(C.int(r.result))
 	}

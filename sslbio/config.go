@@ -1,6 +1,10 @@
 package sslbio
 
-import "crypto/tls"
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+)
 
 // Role says which side of the handshake a Context's engines play.
 type Role int
@@ -49,10 +53,13 @@ type Config struct {
 	// checks. For tests only.
 	InsecureSkipVerify bool
 
-	// ClientAuth is the server's policy for client certificates:
-	// tls.NoClientCert (default), tls.RequestClientCert and
-	// tls.VerifyClientCertIfGiven (verify if sent), tls.RequireAnyClientCert
-	// and tls.RequireAndVerifyClientCert (required and verified).
+	// ClientAuth is the server's policy for client certificates, with
+	// crypto/tls's meaning: tls.NoClientCert (default, none asked for),
+	// tls.RequestClientCert (asked for, not required, not verified),
+	// tls.RequireAnyClientCert (required, not verified),
+	// tls.VerifyClientCertIfGiven (asked for, verified if sent) and
+	// tls.RequireAndVerifyClientCert (required and verified against CAFile
+	// and CAPEM).
 	ClientAuth tls.ClientAuthType
 
 	// CipherList is the OpenSSL cipher string for TLS 1.2 and
@@ -65,4 +72,38 @@ type Config struct {
 	// close (io.EOF) after the handshake, like Python's suppress_ragged_eofs.
 	// Off by default: such an EOF is ErrTruncated.
 	AllowRaggedEOF bool
+
+	// GetContextForClient (servers) is called with what the client's
+	// ClientHello asked for, before the handshake goes on, in the goroutine
+	// that drives the handshake (Handshake, Read or Write of the Engine or
+	// Conn). It returns nil, nil to go on with this Context, another server
+	// Context to go on with its certificate, ALPN protocols, client
+	// certificate policy and hooks instead, or an error to abort the
+	// handshake with a fatal alert: unrecognized_name when the error wraps
+	// ErrUnrecognizedName, handshake_failure otherwise. The handshake's
+	// error then wraps the hook's error.
+	GetContextForClient func(*ClientHelloInfo) (*Context, error)
+
+	// KeyLogWriter receives the TLS secrets in NSS key log format, one line
+	// per Write ending in "\n", as crypto/tls writes them (Wireshark reads
+	// them). It is written from the goroutine that drives a handshake, at
+	// the end of the engine call that derived the secrets; lines of
+	// several connections of one Context are written one at a time. It
+	// defeats TLS's protection: debugging only.
+	KeyLogWriter io.Writer
+
+	// VerifyPeerCertificate, as crypto/tls's: called after the normal
+	// verification of the peer's certificates passed (or, with
+	// InsecureSkipVerify or a server's RequestClientCert or
+	// RequireAnyClientCert, without it), with the certificates the peer
+	// sent (DER, leaf first) and the chains crypto/x509 builds from them to
+	// CAFile and CAPEM (or the system pool), nil when it builds none or no
+	// verification was asked for. Its error aborts the handshake, and the
+	// handshake's error wraps it. It runs in the goroutine that drives the
+	// handshake. A server calls it only when the client sent a certificate,
+	// once OpenSSL finished its side of the handshake: the client may then
+	// consider the handshake complete, and sees a refusal as the end of the
+	// connection, without an alert (the server sends no application data
+	// and no session ticket before the answer).
+	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
 }

@@ -310,7 +310,9 @@ func (c *Conn) Close() error {
 func (c *Conn) ConnectionState() ConnectionState {
 	c.engMu.Lock()
 	defer c.engMu.Unlock()
-	return c.eng.ConnectionState()
+	cs := c.eng.ConnectionState()
+	cs.guardExporter(&c.engMu)
+	return cs
 }
 
 // PeerChain is the DER of every certificate the peer sent, leaf first (nil

@@ -25,6 +25,7 @@ type Context struct {
 	c       *C.sslbio_ctx
 	role    Role
 	cleanup runtime.Cleanup
+	hooks   *hooks // Go hooks of the Config (hooks.go); nil if none; set once
 }
 
 // NewContext builds a Context from cfg.
@@ -47,10 +48,12 @@ func NewContext(cfg *Config) (*Context, error) {
 	return x, nil
 }
 
+func freeContext(c *C.sslbio_ctx) { C.sslbio_ctx_free(c) }
+
 // adoptContext wraps a C reference that the Context now owns.
 func adoptContext(c *C.sslbio_ctx, role Role) *Context {
 	x := &Context{c: c, role: role}
-	x.cleanup = runtime.AddCleanup(x, func(c *C.sslbio_ctx) { C.sslbio_ctx_free(c) }, c)
+	x.cleanup = runtime.AddCleanup(x, freeContext, c)
 	return x
 }
 
@@ -108,7 +111,9 @@ func (x *Context) NewEngine(serverName string) (*Engine, error) {
 	if c == nil {
 		return nil, x.setterError("new engine", C.SSLBIO_ERROR)
 	}
-	return newEngine(c, x.role), nil
+	e := newEngine(c, x.role)
+	e.hooks = x.hooks
+	return e, nil
 }
 
 // apply runs every setter cfg asks for.
@@ -117,6 +122,7 @@ func (x *Context) apply(cfg *Config) error {
 		func() error { return x.loadCert(cfg) },
 		func() error { return x.loadCA(cfg) },
 		func() error { return x.applyVerify(cfg) },
+		func() error { return x.applyHooks(cfg) },
 		func() error { return x.SetNextProtos(cfg.NextProtos) },
 		func() error { return x.SetVersions(cfg.MinVersion, cfg.MaxVersion) },
 		func() error { return x.SetCiphers(cfg.CipherList, cfg.CipherSuites) },
@@ -185,6 +191,8 @@ func (x *Context) applyVerify(cfg *Config) error {
 			mode = C.SSLBIO_VERIFY_NONE
 		}
 	} else {
+		// RequestClientCert and RequireAnyClientCert ask without verifying:
+		// their verify callback accepts what OpenSSL would reject (verify.go).
 		switch cfg.ClientAuth {
 		case tls.NoClientCert:
 			mode = C.SSLBIO_VERIFY_NONE

@@ -27,6 +27,7 @@ static inline long sslbio__go_write(uintptr_t c, const char *p, size_t n) {
 import "C"
 
 import (
+	"errors"
 	"io"
 	"runtime"
 	"unsafe"
@@ -45,13 +46,20 @@ type Engine struct {
 	c       *C.sslbio_conn
 	role    Role
 	cleanup runtime.Cleanup
+	hooks   *hooks // the current context's Go hooks (hooks.go); nil if none
+	hookErr error  // a hook's refusal, wrapped into the engine's error
+	// homeHooks: the engine's own context's hooks while GetContextForClient
+	// has it on another; Reset brings them back, as the C engine its context.
+	homeHooks *hooks
 }
 
 func newEngine(c *C.sslbio_conn, role Role) *Engine {
 	e := &Engine{c: c, role: role}
-	e.cleanup = runtime.AddCleanup(e, func(c *C.sslbio_conn) { C.sslbio_conn_free(c) }, c)
+	e.cleanup = runtime.AddCleanup(e, freeConn, c)
 	return e
 }
+
+func freeConn(c *C.sslbio_conn) { C.sslbio_conn_free(c) }
 
 // ptr is the engine for the unchecked data-path shims (C memory, so
 // passing it as an integer hides nothing from the garbage collector).
@@ -128,48 +136,48 @@ func (e *Engine) Handshake() error {
 	if e.c == nil {
 		return sslerr.ErrClosed
 	}
-	st := C.sslbio_conn_handshake(e.c)
-	runtime.KeepAlive(e)
-	if st != C.SSLBIO_OK {
-		return e.statusError(st)
+	for {
+		st := C.sslbio_conn_handshake(e.c)
+		runtime.KeepAlive(e)
+		if _, err := e.result(C.long(st)); err != errAgain {
+			return err
+		}
 	}
-	return nil
 }
 
 // Read reads plaintext. It returns n > 0, or ErrWantRead (feed more), io.EOF
 // (the peer's close_notify), ErrTruncated (transport EOF without it), or an
 // error. It drives the handshake if needed.
-func (e *Engine) Read(p []byte) (int, error) {
-	if e.c == nil {
-		return 0, sslerr.ErrClosed
-	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	n := C.sslbio__go_read(e.ptr(), bytesChar(p), C.size_t(len(p)))
-	runtime.KeepAlive(e)
-	if n < 0 {
-		return 0, e.statusError(C.int(n))
-	}
-	return int(n), nil
-}
+func (e *Engine) Read(p []byte) (int, error) { return e.readWrite(p, false) }
 
 // Write encrypts plaintext and returns how much it accepted (partial
 // writes, like a non-blocking socket), or ErrWantWrite when the engine's
 // output is full (drain, then call again), or an error.
-func (e *Engine) Write(p []byte) (int, error) {
+func (e *Engine) Write(p []byte) (int, error) { return e.readWrite(p, true) }
+
+// readWrite is Read and Write: one cgo call on the data path.
+func (e *Engine) readWrite(p []byte, write bool) (int, error) {
 	if e.c == nil {
 		return 0, sslerr.ErrClosed
 	}
 	if len(p) == 0 {
 		return 0, nil
 	}
-	n := C.sslbio__go_write(e.ptr(), bytesChar(p), C.size_t(len(p)))
-	runtime.KeepAlive(e)
-	if n < 0 {
-		return 0, e.statusError(C.int(n))
+	for {
+		var n C.long
+		if write {
+			n = C.sslbio__go_write(e.ptr(), bytesChar(p), C.size_t(len(p)))
+		} else {
+			n = C.sslbio__go_read(e.ptr(), bytesChar(p), C.size_t(len(p)))
+		}
+		runtime.KeepAlive(e)
+		if n >= 0 && e.hooks == nil {
+			return int(n), nil
+		}
+		if count, err := e.result(n); err != errAgain {
+			return count, err
+		}
 	}
-	return int(n), nil
 }
 
 // Shutdown queues close_notify. It returns ErrWantRead while the peer's
@@ -279,6 +287,22 @@ const (
 	HasPlaintext Wants = 4
 )
 
+// errAgain is result's "call again"; never returned to callers.
+var errAgain = errors.New("sslbio: call again")
+
+// result turns what an engine call that may run the handshake returned (a
+// count or a status) into Go's values, after the hooks (hooks.go) had their
+// say; errAgain: a hook answered a pause, make the call again.
+func (e *Engine) result(n C.long) (int, error) {
+	if e.hooks != nil && e.afterCall(n) {
+		return 0, errAgain
+	}
+	if n < 0 {
+		return 0, e.statusError(C.int(n))
+	}
+	return int(n), nil
+}
+
 // statusError turns a negative status into the Go error (cold path: it may
 // make one more cgo call to copy the recorded error out).
 func (e *Engine) statusError(st C.int) error {
@@ -290,5 +314,5 @@ func (e *Engine) statusError(st C.int) error {
 	case C.SSLBIO_CLOSED:
 		return io.EOF
 	}
-	return e.recordedError(st)
+	return e.withHookError(e.recordedError(st))
 }

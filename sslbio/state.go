@@ -25,6 +25,13 @@ type ConnectionState struct {
 	// made for, on a server the SNI the client sent ("" if none).
 	ServerName       string
 	PeerCertificates []*x509.Certificate
+	// TLSUnique is the tls-unique channel binding (RFC 5929) on TLS 1.2,
+	// nil on TLS 1.3, as crypto/tls's.
+	TLSUnique []byte
+
+	// ekm is the engine's exporter, for ExportKeyingMaterial (exporter.go);
+	// nil before the handshake completed.
+	ekm func(label string, context []byte, length int) ([]byte, error)
 }
 
 // ConnectionState reports the negotiated parameters (zero before the
@@ -52,6 +59,7 @@ func (e *Engine) ConnectionState() ConnectionState {
 			cs.PeerCertificates = append(cs.PeerCertificates, cert)
 		}
 	}
+	e.addExporters(&cs)
 	return cs
 }
 

@@ -116,6 +116,10 @@ func (e *Engine) Reset(serverName string) error {
 		name = C.CString(serverName)
 		defer C.free(unsafe.Pointer(name))
 	}
+	e.hookErr = nil
+	if e.homeHooks != nil {
+		e.hooks, e.homeHooks = e.homeHooks, nil
+	}
 	st := C.sslbio_conn_reset(e.c, name)
 	runtime.KeepAlive(e)
 	if st != C.SSLBIO_OK {

@@ -38,6 +38,18 @@ type PKI struct {
 	CA     *x509.Certificate
 	Server Pair // CN=localhost, SAN localhost, 127.0.0.1, ::1
 	Client Pair // CN=sslbio test client
+
+	caKey *ecdsa.PrivateKey
+}
+
+// IssueServer issues a server certificate from the CA for the given DNS
+// names (the first is also the common name).
+func (p *PKI) IssueServer(names ...string) Pair {
+	return issue(p.CA, p.caKey, &x509.Certificate{
+		Subject:     pkix.Name{CommonName: names[0]},
+		DNSNames:    names,
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}, p.CAPEM)
 }
 
 // Pool returns a pool holding the CA.
@@ -76,7 +88,7 @@ func New(caName string) *PKI {
 		panic(err)
 	}
 	ca, _ := x509.ParseCertificate(caDER)
-	p := &PKI{CAPEM: pemBlock("CERTIFICATE", caDER), CA: ca}
+	p := &PKI{CAPEM: pemBlock("CERTIFICATE", caDER), CA: ca, caKey: caKey}
 	p.Server = issue(ca, caKey, &x509.Certificate{
 		Subject:     pkix.Name{CommonName: "localhost"},
 		DNSNames:    []string{"localhost"},
@@ -90,13 +102,30 @@ func New(caName string) *PKI {
 	return p
 }
 
-func issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate, caPEM []byte) Pair {
+// SelfSigned makes a self-signed server certificate for name, with a key
+// of its own.
+func SelfSigned(name string) Pair {
 	key := newKey()
+	tmpl := &x509.Certificate{
+		Subject:     pkix.Name{CommonName: name},
+		DNSNames:    []string{name},
+		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	}
+	return sign(key, tmpl, tmpl, key, nil)
+}
+
+func issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate, caPEM []byte) Pair {
+	return sign(newKey(), tmpl, ca, caKey, caPEM)
+}
+
+// sign makes tmpl, for key, a certificate signed by parent's parentKey,
+// followed in CertPEM by chainPEM.
+func sign(key *ecdsa.PrivateKey, tmpl, parent *x509.Certificate, parentKey *ecdsa.PrivateKey, chainPEM []byte) Pair {
 	tmpl.SerialNumber = serial()
 	tmpl.NotBefore = time.Now().Add(-time.Hour)
 	tmpl.NotAfter = time.Now().Add(5 * 365 * 24 * time.Hour)
 	tmpl.KeyUsage = x509.KeyUsageDigitalSignature
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca, &key.PublicKey, caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, &key.PublicKey, parentKey)
 	if err != nil {
 		panic(err)
 	}
@@ -105,7 +134,7 @@ func issue(ca *x509.Certificate, caKey *ecdsa.PrivateKey, tmpl *x509.Certificate
 		panic(err)
 	}
 	return Pair{
-		CertPEM: append(pemBlock("CERTIFICATE", der), caPEM...),
+		CertPEM: append(pemBlock("CERTIFICATE", der), chainPEM...),
 		KeyPEM:  pemBlock("PRIVATE KEY", keyDER),
 	}
 }

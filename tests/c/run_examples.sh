@@ -100,7 +100,7 @@ nport=$(wait_port "$work/names.log" 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/
 echo x | timeout 20 openssl s_client -connect "127.0.0.1:$nport" -servername other.test \
   -CAfile "$work/other.pem" -verify_return_error -alpn h2 -brief >"$work/name_other.log" 2>&1 || true
 check "s_client -servername other.test -> epoll_server: its own certificate and ALPN" \
-  "$work/name_other.log" "Verification: OK" "CN = other.test"
+  "$work/name_other.log" "Verification: OK" "CN *= *other.test"
 echo x | timeout 20 openssl s_client -connect "127.0.0.1:$nport" -servername localhost \
   -CAfile "$CERTS/ca.pem" -verify_return_error -verify_hostname localhost -brief \
   >"$work/name_local.log" 2>&1 || true

@@ -55,6 +55,18 @@ static void test_client_hello_pause_switches_context(void) {
   CHECK(sslbio_conn_alpn(l.c) && strcmp(sslbio_conn_alpn(l.c), "b") == 0);
   CHECK(sslbio_conn_alpn(l.s) && strcmp(sslbio_conn_alpn(l.s), "b") == 0);
   CHECK(t_transfer(&l, l.c, l.s, 3000, 700));
+  /* A reset engine is back on its own context: it pauses again, and
+   * without a switch serves a's ALPN. */
+  CHECK_EQ(sslbio_conn_reset(l.c, "localhost"), SSLBIO_OK);
+  CHECK_EQ(sslbio_conn_reset(l.s, NULL), SSLBIO_OK);
+  t_buf_free(&l.c2s), t_buf_free(&l.s2c);
+  l.cst = l.sst = SSLBIO_WANT_READ;
+  step(&l);
+  CHECK_ST(l.s, l.sst, SSLBIO_WANT_CLIENT_HELLO);
+  l.sst = SSLBIO_WANT_READ;
+  step(&l);
+  CHECK_ST(l.s, l.sst, SSLBIO_OK);
+  CHECK(sslbio_conn_alpn(l.s) && strcmp(sslbio_conn_alpn(l.s), "a") == 0);
   t_link_free(&l);
   sslbio_ctx_free(a), sslbio_ctx_free(b), sslbio_ctx_free(c);
 }
