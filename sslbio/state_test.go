@@ -18,9 +18,11 @@ import (
 )
 
 // groupNames: crypto/tls's curve IDs by OpenSSL's group names (OpenSSL
-// 3.0 spells X25519 in lower case; the comparison ignores case).
+// 3.0 spells X25519 in lower case; the comparison ignores case). OpenSSL
+// 3.5 and crypto/tls both prefer the hybrid X25519MLKEM768.
 var groupNames = map[tls.CurveID]string{
 	tls.X25519: "x25519", tls.CurveP256: "secp256r1", tls.CurveP384: "secp384r1", tls.CurveP521: "secp521r1",
+	tls.X25519MLKEM768: "X25519MLKEM768",
 }
 
 // cipherBits is the secret size of a crypto/tls suite.
