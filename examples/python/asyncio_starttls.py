@@ -14,8 +14,8 @@ The dialogue (SMTP-like):
 
 Both sides receive TLS bytes glued to the plaintext line that announces
 them, in the same data_received() call, before their engine ever ran. That
-is the race of the asyncio STARTTLS field report in docs/design.md (asyncio's own start_tls lost or hung
-on such bytes): here the bytes after the line are fed to the new engine
+is the race of the asyncio STARTTLS field report in docs/design.md
+(asyncio's own start_tls lost or hung on such bytes): here the bytes after the line are fed to the new engine
 before the handshake starts, and nothing is lost. Exits by itself (0 on
 success).
 """
