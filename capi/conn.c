@@ -126,6 +126,16 @@ int sslbio_conn_reset(sslbio_conn *conn, const char *server_name) {
                         "a verifying client needs a server name");
   }
   sslbio__clear_queue();
+  if (conn->hello_state == SSLBIO__HELLO_PAUSED) {
+    /* OpenSSL keeps the parsed ClientHello of a paused handshake until the
+     * handshake goes on, and SSL_clear does not free it (the next
+     * handshake would leak it): end the handshake as a refusal first. Its
+     * alert goes with the queues. */
+    conn->hello_state = SSLBIO__HELLO_RESUMED;
+    conn->hello_reject = SSL_AD_INTERNAL_ERROR + 1;
+    SSL_do_handshake(conn->ssl);
+    sslbio__clear_queue();
+  }
   sslbio__queues_reset(conn);
   if (SSL_clear(conn->ssl) != 1 || SSL_set_session(conn->ssl, NULL) != 1 ||
       !configure(conn, server_name)) {
