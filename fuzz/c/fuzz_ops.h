@@ -42,8 +42,8 @@
 enum {
   FZO_FEED,       /* k bytes of the peer's ciphertext; f: 0 whole, 1 split, 2 a byte flipped, 3 zero-copy partial commit */
   FZO_DRAIN,      /* f: 0 drain into an n-byte buffer, 1 zero-copy region + partial commit, 2 over-commit (EINVAL), 3 drain all */
-  FZO_WRITE,      /* n bytes; f 1: write_drain into an n2-byte buffer */
-  FZO_READ,       /* into an n-byte buffer; f 1: feed_read of k bytes */
+  FZO_WRITE,      /* n bytes (f&2: up to 36000); f&1: write_drain into an n2-byte buffer */
+  FZO_READ,       /* into an n-byte buffer (f&2: up to 36000); f&1: feed_read of k bytes */
   FZO_HANDSHAKE,
   FZO_KEY_UPDATE, /* f&1: update_peer */
   FZO_SHUTDOWN,
@@ -90,6 +90,7 @@ typedef struct fzo_pair {
 } fzo_pair;
 
 #define FZO_SCENARIOS 7
+#define FZO_MAX_OPS 96 /* per input: depth comes from the prepared pairs, speed from short inputs */
 #define FZO_WIRE_MAX 200000 /* most ciphertext held on a wire (the mover's backpressure) */
 #define FZO_OUT_CAP (17 * 1024) /* SSLBIO__OUT_CAP: write says WANT_WRITE from this much pending */
 
@@ -100,6 +101,11 @@ static int fzo_verify_answer[2] = {SSLBIO_WANT_VERIFY, SSLBIO_WANT_VERIFY}; /* p
 static unsigned char fzo_session[8192];
 static long fzo_session_len;
 static unsigned char fzo_buf[40000], fzo_out[40000];
+static uint64_t fzo_moved; /* ciphertext bytes drained and fed by the model (progress) */
+static int fzo_trace; /* FZO_TRACE=1: print every operation and status */
+static const char *const fzo_names[] = {"feed", "drain", "write", "read", "handshake", "key_update",
+    "shutdown", "feed_eof", "wants", "pending", "reset", "session", "inject", "drop", "transport",
+    "flush", "hello", "verify", "info", "pump"};
 
 /* ---- the pattern both sides write ---- */
 
@@ -120,10 +126,28 @@ static fzo_side *peer_of(fzo_side *me) { return &fzo->s[!me->who]; }
 static int is_fail(long st) { return st == SSLBIO_ERROR || st == SSLBIO_TRUNCATED; }
 
 /* This side may fail from now on. */
-static int fzo_may_fail(const fzo_side *me) { return me->in_tampered || me->eof_fed || me->fail_ok; }
+static int fzo_may_fail(const fzo_side *me) {
+  for (int w = 0; w < 2; w++) /* a verify callback set to reject (it outlives reset) */
+    if (fzo->s[w].may_verify_pause && fzo_verify_answer[w] == 0)
+      return 1;
+  return me->in_tampered || me->eof_fed || me->fail_ok;
+}
+
+/* me's incoming stream is altered. During the handshake the transcript
+ * is too: the peer may fail first (its Finished does not match). */
+static void fzo_tamper(fzo_side *me) {
+  me->in_tampered = 1;
+  if (!sslbio_conn_is_handshake_done(fzo->s[0].c) || !sslbio_conn_is_handshake_done(fzo->s[1].c))
+    peer_of(me)->fail_ok = 1;
+}
 
 /* A fatal status: allowed? remembered, sticky, and it frees the peer to fail. */
 static void fzo_failed(fzo_side *me, long st, const char *op) {
+  if (fzo_trace || !fzo_may_fail(me)) {
+    char msg[512];
+    sslbio_conn_error(me->c, msg, sizeof(msg));
+    fprintf(stderr, "side %d failed: %s\n", me->who, msg);
+  }
   FZ_ASSERT(fzo_may_fail(me), "%s: side %d failed (%ld %s) on an untampered connection", op,
             me->who, st, sslbio_strstatus((int)st));
   fz_check_error(me->c, st);
@@ -163,7 +187,10 @@ static void fzo_status(fzo_side *me, long st, const char *op) {
   int is_read = op[0] == 'r', is_hs = op[0] == 'h';
   FZ_ASSERT(st >= 0 || fz_is_status(st), "%s returned %ld", op, st);
   FZ_ASSERT(st != SSLBIO_ENOMEM, "%s: ENOMEM without fault injection", op);
-  me->paused = st == SSLBIO_WANT_CLIENT_HELLO || st == SSLBIO_WANT_VERIFY;
+  if (fzo_trace)
+    fprintf(stderr, "    side %d %s -> %ld %s\n", me->who, op, st, st <= 0 ? sslbio_strstatus((int)st) : "");
+  if (is_read || is_hs || op[0] == 'w') /* the calls that go on with a paused handshake */
+    me->paused = st == SSLBIO_WANT_CLIENT_HELLO || st == SSLBIO_WANT_VERIFY;
   if (me->failed && st < 0) {
     FZ_ASSERT(st == me->failed, "%s on a failed side %d: %ld, failed with %d", op, me->who, st,
               me->failed);
@@ -198,7 +225,7 @@ static void fzo_status(fzo_side *me, long st, const char *op) {
       ok = !sslbio_conn_is_handshake_done(me->c) || sslbio_conn_protocol_version(me->c) != 0x0304;
     FZ_ASSERT(ok, "%s: EINVAL in a state where the contract allows the call", op);
   }
-  if (st == SSLBIO_WANT_WRITE && op[0] == 'w' && !me->transport)
+  if (st == SSLBIO_WANT_WRITE && strcmp(op, "write") == 0 && !me->transport)
     FZ_ASSERT(sslbio_conn_pending_out(me->c) >= FZO_OUT_CAP,
               "write: WANT_WRITE with only %ld bytes pending", sslbio_conn_pending_out(me->c));
 }
@@ -223,9 +250,9 @@ static void fzo_read_result(fzo_side *me, long r, size_t cap, const unsigned cha
     fzo_got(me, buf, r);
 }
 
-static void fzo_wrote(fzo_side *me, long w, size_t len) {
-  FZ_ASSERT(w != 0 && w <= (long)len, "write %ld of %zu", w, len);
-  fzo_status(me, w, "write");
+static void fzo_wrote(fzo_side *me, long w, size_t len, const char *op) {
+  FZ_ASSERT(w != 0 && w <= (long)len, "%s %ld of %zu", op, w, len);
+  fzo_status(me, w, op);
   if (w > 0)
     me->nwritten += (uint64_t)w;
 }
@@ -240,6 +267,7 @@ static void fzo_drain(fzo_side *me, size_t piece, size_t max) {
   const t_move_cfg cfg = {.piece = piece, .max_drain = max};
   long k = t_drain_with(me->c, &me->wire, &cfg);
   FZ_ASSERT(k >= 0, "drain %ld", k);
+  fzo_moved += (uint64_t)k;
   FZ_ASSERT(sslbio_conn_pending_out(me->c) == before - k, "pending_out %ld after draining %ld of %ld",
             sslbio_conn_pending_out(me->c), k, before);
 }
@@ -251,6 +279,7 @@ static long fzo_feed(fzo_side *me, size_t k, int zero_copy) {
     return 0;
   long fed = t_feed_with(&peer->wire, me->c, k, zero_copy);
   FZ_ASSERT(fed >= 0 && (size_t)fed <= k, "feed %ld of %zu", fed, k);
+  fzo_moved += (uint64_t)fed;
   return fed;
 }
 
@@ -346,6 +375,7 @@ static void fzo_pump(int rounds);
 
 static void fzo_setup(void) {
   fz_init();
+  fzo_trace = getenv("FZO_TRACE") != NULL;
   fzo_hello_srv = sslbio_ctx_new(SSLBIO_SERVER);
   fzo_alt_srv = sslbio_ctx_new(SSLBIO_SERVER);
   fzo_vcb_srv = sslbio_ctx_new(SSLBIO_SERVER);
@@ -493,11 +523,15 @@ static void fzo_info(fzo_side *me, uint8_t a) {
 static void fzo_ops(const uint8_t *data, size_t size) {
   fz_in in = {data, size};
   int ops = 0;
-  while (in.n > 0 && ops++ < 512) {
+  while (in.n > 0 && ops++ < FZO_MAX_OPS) {
     uint8_t op = fz_u8(&in);
     fzo_side *me = &fzo->s[op >> 7], *peer = peer_of(me);
     int f = op >> 5 & 3;
     fz_sel = me->who;
+    if (fzo_trace)
+      fprintf(stderr, "op %d: side %d %s f=%d (wires %zu/%zu)\n", ops, me->who,
+              (op & 0x1f) < FZO_NOPS ? fzo_names[op & 0x1f] : "move all", f, fzo->s[0].wire.len,
+              fzo->s[1].wire.len);
     switch (op & 0x1f) {
     case FZO_FEED: {
       size_t k = fz_u16(&in);
@@ -512,7 +546,7 @@ static void fzo_ops(const uint8_t *data, size_t size) {
         if (peer->wire.len > 0 && !me->eof_fed) {
           size_t lim = k < peer->wire.len ? k : peer->wire.len;
           peer->wire.data[at % (lim ? lim : 1)] ^= x ? x : 0x20;
-          me->in_tampered = 1;
+          fzo_tamper(me);
           fzo_feed(me, k, 0);
         }
       } else if (f == 3 && !me->eof_fed) { /* zero-copy, partial commit */
@@ -560,14 +594,17 @@ static void fzo_ops(const uint8_t *data, size_t size) {
       break;
     }
     case FZO_WRITE: {
-      size_t n = fz_u16(&in) % 24000 + 1;
+      size_t n = fz_u16(&in) % (f & 2 ? 36000 : 2000) + 1; /* f&2: past the 17 KiB queue */
       fzo_fill(me, fzo_buf, n);
-      if (f == 1) {
+      if (f & 1) {
         size_t cap = fz_u16(&in) % sizeof(fzo_out), drained = 7;
         long pend = sslbio_conn_pending_out(me->c);
         long w = sslbio_conn_write_drain(me->c, fzo_buf, n, fzo_out, cap, &drained);
-        fzo_wrote(me, w, n);
+        fzo_wrote(me, w, n, "write_drain");
         FZ_ASSERT(drained <= cap, "write_drain drained %zu into %zu", drained, cap);
+        if (w == SSLBIO_WANT_WRITE && !me->transport)
+          FZ_ASSERT(sslbio_conn_pending_out(me->c) + (long)drained >= FZO_OUT_CAP,
+                    "write_drain: WANT_WRITE with %ld + %zu pending", sslbio_conn_pending_out(me->c), drained);
         if (w < 0 && w != SSLBIO_WANT_READ && w != SSLBIO_WANT_WRITE)
           FZ_ASSERT(drained == 0, "write_drain: %zu drained after %ld", drained, w);
         if (w > 0 && pend == 0 && sslbio_conn_pending_out(me->c) > 0)
@@ -575,17 +612,17 @@ static void fzo_ops(const uint8_t *data, size_t size) {
         t_buf_append(&me->wire, fzo_out, drained);
       } else {
         fz_sel = me->who;
-        fzo_wrote(me, sslbio_conn_write(me->c, fzo_buf, n), n);
+        fzo_wrote(me, sslbio_conn_write(me->c, fzo_buf, n), n, "write");
       }
       break;
     }
     case FZO_READ: {
-      size_t cap = fz_u16(&in) % 20000 + 1;
-      if (f == 1) {
+      size_t cap = fz_u16(&in) % (f & 2 ? 36000 : 2000) + 1;
+      if (f & 1) {
         size_t k = fz_u16(&in), fed = 99;
         if (k > peer->wire.len)
           k = peer->wire.len;
-        if (me->eof_fed)
+        if (me->eof_fed || me->transport) /* its recv reads the same wire during the call */
           k = 0;
         long r = sslbio_conn_feed_read(me->c, peer->wire.data, k, &fed, fzo_buf, cap);
         FZ_ASSERT(fed <= k, "feed_read fed %zu of %zu", fed, k);
@@ -605,8 +642,12 @@ static void fzo_ops(const uint8_t *data, size_t size) {
     case FZO_SHUTDOWN: {
       int st = sslbio_conn_shutdown(me->c);
       fzo_status(me, st, "shutdown");
-      if (st == SSLBIO_OK || st == SSLBIO_WANT_READ || (st == SSLBIO_WANT_WRITE && me->transport))
+      /* Queued, whatever the status says (a callback transport may fail
+       * after close_notify left) */
+      if (SSL_get_shutdown(sslbio_conn_openssl(me->c)) & SSL_SENT_SHUTDOWN)
         me->shutdown_sent = 1;
+      if (st == SSLBIO_OK || st == SSLBIO_WANT_READ)
+        FZ_ASSERT(me->shutdown_sent, "shutdown %d without close_notify queued", st);
       break;
     }
     case FZO_FEED_EOF:
@@ -656,7 +697,7 @@ static void fzo_ops(const uint8_t *data, size_t size) {
         size_t len;
         const uint8_t *p = fz_bytes(&in, &len, 255);
         int st = sslbio_conn_set_session(fzo->s[0].c, p, len);
-        FZ_ASSERT(st == SSLBIO_OK || st == SSLBIO_EINVAL, "set_session %d", st);
+        FZ_ASSERT(st == SSLBIO_OK || fzo_refused(&fzo->s[0], st), "set_session %d", st);
       } else {
         long n = sslbio_conn_session(fzo->s[0].c, fzo_session, sizeof(fzo_session));
         FZ_ASSERT(n >= 0 && n <= (long)sizeof(fzo_session), "session %ld", n);
@@ -669,7 +710,7 @@ static void fzo_ops(const uint8_t *data, size_t size) {
       if (!me->eof_fed && len > 0) {
         long fed = sslbio_conn_feed(me->c, p, len);
         FZ_ASSERT(fed >= 0 && (size_t)fed <= len, "feed %ld", fed);
-        me->in_tampered = 1;
+        fzo_tamper(me);
       }
       break;
     }
@@ -679,7 +720,7 @@ static void fzo_ops(const uint8_t *data, size_t size) {
         k = me->wire.len;
       if (k > 0) {
         t_buf_consume(&me->wire, k);
-        peer->in_tampered = 1;
+        fzo_tamper(peer);
       }
       break;
     }
@@ -742,8 +783,6 @@ static void fzo_ops(const uint8_t *data, size_t size) {
       }
       uint8_t next = fz_u8(&in);
       fzo_verify_answer[me->who] = next < 0x40 ? 0 : next < 0x80 ? 1 : SSLBIO_WANT_VERIFY;
-      if (fzo_verify_answer[me->who] == 0)
-        fzo->s[0].fail_ok = fzo->s[1].fail_ok = 1;
       break;
     }
     case FZO_INFO:
@@ -766,26 +805,17 @@ static void fzo_ops(const uint8_t *data, size_t size) {
  * established and every byte written must have arrived. */
 static void fzo_finish(void) {
   fzo_verify_answer[0] = fzo_verify_answer[1] = 1;
-  for (int round = 0; round < 64; round++) {
-    uint64_t before = fzo->s[0].nread + fzo->s[1].nread;
-    size_t wires = fzo->s[0].wire.len + fzo->s[1].wire.len;
-    for (int w = 0; w < 2; w++) {
-      fzo_side *me = &fzo->s[w];
-      fzo_transport_off(me);
-      if (me->paused && me->may_verify_pause)
-        sslbio_conn_verify_done(me->c, 1);
-    }
+  for (int w = 0; w < 2; w++) {
+    fzo_transport_off(&fzo->s[w]);
+    if (fzo->s[w].paused && fzo->s[w].may_verify_pause)
+      sslbio_conn_verify_done(fzo->s[w].c, 1);
+  }
+  for (int round = 0; round < 64; round++) { /* until a round changes nothing */
+    uint64_t before = fzo->s[0].nread + fzo->s[1].nread, moved = fzo_moved;
+    int done = sslbio_conn_is_handshake_done(fzo->s[0].c) + sslbio_conn_is_handshake_done(fzo->s[1].c);
     fzo_pump(1);
-    for (int w = 0; w < 2; w++) /* readable plaintext may wait behind a full read */
-      for (int k = 0; k < 8 && !fzo->s[w].failed && sslbio_conn_is_handshake_done(fzo->s[w].c); k++) {
-        long r = sslbio_conn_read(fzo->s[w].c, fzo_buf, sizeof(fzo_buf));
-        fzo_read_result(&fzo->s[w], r, sizeof(fzo_buf), fzo_buf);
-        if (r <= 0)
-          break;
-      }
-    if (round > 4 && before == fzo->s[0].nread + fzo->s[1].nread &&
-        wires == fzo->s[0].wire.len + fzo->s[1].wire.len && sslbio_conn_pending_out(fzo->s[0].c) == 0 &&
-        sslbio_conn_pending_out(fzo->s[1].c) == 0)
+    if (before == fzo->s[0].nread + fzo->s[1].nread && moved == fzo_moved &&
+        done == sslbio_conn_is_handshake_done(fzo->s[0].c) + sslbio_conn_is_handshake_done(fzo->s[1].c))
       break;
   }
   for (int w = 0; w < 2; w++) {
