@@ -805,16 +805,19 @@ static void fzo_ops(const uint8_t *data, size_t size) {
  * established and every byte written must have arrived. */
 static void fzo_finish(void) {
   fzo_verify_answer[0] = fzo_verify_answer[1] = 1;
-  for (int w = 0; w < 2; w++) {
+  for (int w = 0; w < 2; w++)
     fzo_transport_off(&fzo->s[w]);
-    if (fzo->s[w].paused && fzo->s[w].may_verify_pause)
-      sslbio_conn_verify_done(fzo->s[w].c, 1);
-  }
   for (int round = 0; round < 64; round++) { /* until a round changes nothing */
+    int paused = 0; /* a pause is answered (verify) or goes on with the next call (hello) */
+    for (int w = 0; w < 2; w++) {
+      paused |= fzo->s[w].paused;
+      if (fzo->s[w].paused && fzo->s[w].may_verify_pause)
+        sslbio_conn_verify_done(fzo->s[w].c, 1);
+    }
     uint64_t before = fzo->s[0].nread + fzo->s[1].nread, moved = fzo_moved;
     int done = sslbio_conn_is_handshake_done(fzo->s[0].c) + sslbio_conn_is_handshake_done(fzo->s[1].c);
     fzo_pump(1);
-    if (before == fzo->s[0].nread + fzo->s[1].nread && moved == fzo_moved &&
+    if (!paused && !fzo->s[0].paused && !fzo->s[1].paused && before == fzo->s[0].nread + fzo->s[1].nread && moved == fzo_moved &&
         done == sslbio_conn_is_handshake_done(fzo->s[0].c) + sslbio_conn_is_handshake_done(fzo->s[1].c))
       break;
   }
