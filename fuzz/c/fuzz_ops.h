@@ -840,7 +840,7 @@ static void fzo_run(const uint8_t *data, size_t size) {
   fzo_finish();
 }
 
-static void fzo_teardown(void) {
+__attribute__((unused)) static void fzo_teardown(void) {
   for (int i = 0; i < FZO_SCENARIOS; i++)
     for (int w = 0; w < 2; w++) {
       sslbio_conn_free(fzo_pairs[i].s[w].c);
