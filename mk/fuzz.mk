@@ -1,5 +1,6 @@
 # Fuzzing. Go: the fuzz targets of sslbio/fuzz_test.go (FuzzServerFeed,
-# FuzzClientFeed), each for a bounded -fuzztime; crashers land in
+# FuzzClientFeed) and sslbio/fuzzops_test.go (FuzzOps, FuzzOpsConn: the
+# operation-sequence targets), each for a bounded -fuzztime; crashers land in
 # sslbio/testdata/fuzz/ and `go test` replays them from then on. C: a
 # libFuzzer harness over the C API (fuzz/c/fuzz_engine.c) compiled with
 # clang -fsanitize=fuzzer,address,undefined together with capi/*.c, seeded
@@ -16,7 +17,7 @@ FZ_DIR      := $(BUILD)/fuzz
 FZ_OSSL     := $(shell pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 FZ_SRC      := fuzz/c/fuzz_engine.c fuzz/c/fuzz_common.h tests/c/pair.h $(wildcard capi/*.c capi/*.h) include/sslbio.h
 FZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-deprecated-declarations -Iinclude -Icapi
-FZ_GO_TARGETS := FuzzServerFeed FuzzClientFeed
+FZ_GO_TARGETS := FuzzServerFeed FuzzClientFeed FuzzOps FuzzOpsConn
 FUZZ_GO_TIME  ?= 15s
 FUZZ_C_TIME   ?= 30
 FUZZ_C_FLAGS  ?= -timeout=10 -rss_limit_mb=2048 -max_len=24000

@@ -5,7 +5,7 @@
 # (AFL++'s deferred fork server), checked by a model of both sides.
 #
 #   make fuzz-ops-quick   (make test) ASan replay of the corpus and every regression input,
-#                         tests/c/test_fuzzfound.c, then afl-fuzz for FUZZ_OPS_TIME s (20)
+#                         tests/c/test_fuzzfound.c, then afl-fuzz for FUZZ_OPS_TIME s (15)
 #   make fuzz-long FUZZ_TIME=3600   every fuzz target FUZZ_TIME seconds, one after the
 #                         other, one core each: fuzz_ops (AFL++), fuzz_engine (libFuzzer),
 #                         the Go targets; one line per target:
@@ -20,7 +20,7 @@ FO_SRC   := fuzz/c/fuzz_ops.c fuzz/c/fuzz_ops.h fuzz/c/fuzz_common.h tests/c/pai
             $(wildcard capi/*.c capi/*.h) include/sslbio.h
 FO_FLAGS := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-deprecated-declarations -Iinclude -Icapi
 FO_SAN   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
-FUZZ_OPS_TIME ?= 20
+FUZZ_OPS_TIME ?= 15
 FUZZ_TIME     ?= 3600
 FO_GO_TARGETS := FuzzServerFeed FuzzClientFeed FuzzOps FuzzOpsConn
 
