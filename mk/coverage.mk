@@ -8,7 +8,7 @@
 #   engine line coverage: NN.N%
 # Lines no test reaches are listed with the reason in fuzz/COVERAGE.md.
 #
-#   make coverage            all of it (~4 min)
+#   make coverage            all of it (~6 min on 2 busy cores)
 #   make coverage COV_GO=0   without the Go suite (faster)
 
 COV_DIR   := $(BUILD)/cov
@@ -17,8 +17,9 @@ COV_CFLAGS := -std=gnu11 -O0 -g -fPIC -fvisibility=hidden -Wall -Wextra -Iinclud
 COV_OSSL  := $(shell $(PKG_CONFIG) --libs libssl libcrypto 2>/dev/null || echo -lssl -lcrypto)
 COV_OBJ   := $(patsubst capi/%.c,$(COV_DIR)/obj/%.o,$(wildcard capi/*.c))
 COV_C_TESTS := test_engine test_batch test_secure test_handoff test_errqueue test_transport \
-               test_peers test_info test_hooks test_fuzzfound
+               test_peers test_info test_hooks test_fuzzfound test_coverage
 COV_GO ?= 1
+COV_ALLOC_STRIDE ?= 1  # every allocation fails once, in turn (tests/faults/faults.c alloc)
 COV_WRAP := -Wl,--wrap=malloc,--wrap=calloc,--wrap=realloc,--wrap=strdup -lfiu
 
 .PHONY: coverage coverage-run coverage-report
@@ -68,9 +69,10 @@ coverage: certs
 coverage-run: $(addprefix $(COV_DIR)/tests/,$(COV_C_TESTS)) $(COV_DIR)/fuzz/fuzz_ops $(COV_DIR)/fuzz/fuzz_replay \
               $(COV_DIR)/faults/faults $(COV_DIR)/faults/hostile
 	@set -e; for t in $(COV_C_TESTS); do \
-	  if [ $$t = test_fuzzfound ]; then T_CERTS=fuzz/c/certs $(COV_DIR)/tests/$$t; \
+	  if [ $$t = test_fuzzfound ] || [ $$t = test_coverage ]; then T_CERTS=fuzz/c/certs $(COV_DIR)/tests/$$t; \
 	  else $(COV_DIR)/tests/$$t; fi | tail -1; done
-	FAULTS_STRIDE=$(FAULTS_STRIDE) $(COV_DIR)/faults/faults all 2>&1 | tail -1
+	for w in chunks transport bogus; do FAULTS_STRIDE=$(FAULTS_STRIDE) $(COV_DIR)/faults/faults $$w 2>&1 | tail -1; done
+	FAULTS_STRIDE=$(COV_ALLOC_STRIDE) $(COV_DIR)/faults/faults alloc 2>&1 | tail -1
 	$(COV_DIR)/faults/hostile reneg oversize alerts regress truncation 2>&1 | tail -1
 	$(COV_DIR)/fuzz/fuzz_ops fuzz/c/ops-corpus fuzz/c/ops-regressions | tail -1
 	$(COV_DIR)/fuzz/fuzz_replay fuzz/c/corpus fuzz/c/regressions | tail -1

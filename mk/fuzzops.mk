@@ -5,7 +5,8 @@
 # (AFL++'s deferred fork server), checked by a model of both sides.
 #
 #   make fuzz-ops-quick   (make test) ASan replay of the corpus and every regression input,
-#                         tests/c/test_fuzzfound.c, then afl-fuzz for FUZZ_OPS_TIME s (15)
+#                         tests/c/test_fuzzfound.c and test_coverage.c (ASan), then afl-fuzz
+#                         for FUZZ_OPS_TIME s (15)
 #   make fuzz-long FUZZ_TIME=3600   every fuzz target FUZZ_TIME seconds, one after the
 #                         other, one core each: fuzz_ops (AFL++), fuzz_engine (libFuzzer),
 #                         the Go targets; one line per target:
@@ -45,8 +46,15 @@ $(FO_DIR)/test_fuzzfound: tests/c/test_fuzzfound.c tests/c/harness.c tests/c/eng
 
 fuzz-ops-bins: $(FO_DIR)/fuzz_ops_asan $(FO_DIR)/fuzz_ops_afl $(FO_DIR)/test_fuzzfound
 
-fuzz-ops-regress: $(FO_DIR)/fuzz_ops_asan $(FO_DIR)/test_fuzzfound
+$(FO_DIR)/test_coverage: tests/c/test_coverage.c tests/c/harness.c tests/c/engine_helpers.c \
+                         tests/c/t.h $(FO_SRC)
+	@mkdir -p $(@D)
+	$(CC) $(FO_FLAGS) -Werror $(FO_SAN) -o $@ $< tests/c/harness.c tests/c/engine_helpers.c \
+	    $(wildcard capi/*.c) $(FO_OSSL) -lpthread -ldl
+
+fuzz-ops-regress: $(FO_DIR)/fuzz_ops_asan $(FO_DIR)/test_fuzzfound $(FO_DIR)/test_coverage
 	T_CERTS=fuzz/c/certs $(FO_DIR)/test_fuzzfound
+	T_CERTS=fuzz/c/certs $(FO_DIR)/test_coverage
 	$(FO_DIR)/fuzz_ops_asan fuzz/c/ops-corpus fuzz/c/ops-regressions
 
 fuzz-ops-afl: $(FO_DIR)/fuzz_ops_afl $(FO_DIR)/fuzz_ops_asan
