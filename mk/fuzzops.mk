@@ -38,23 +38,17 @@ $(FO_DIR)/fuzz_ops_afl: $(FO_SRC)
 	AFL_QUIET=1 afl-clang-fast -DFZO_AFL $(FO_FLAGS) -O2 -o $@ fuzz/c/fuzz_ops.c $(wildcard capi/*.c) \
 	    $(FO_OSSL) -lpthread
 
-$(FO_DIR)/test_fuzzfound: tests/c/test_fuzzfound.c tests/c/harness.c tests/c/engine_helpers.c \
-                          tests/c/t.h $(FO_SRC)
+# The regression and coverage tests of this work, under ASan+UBSan.
+FO_TESTS := test_fuzzfound test_coverage
+$(FO_DIR)/test_%: tests/c/test_%.c tests/c/harness.c tests/c/engine_helpers.c tests/c/t.h $(FO_SRC)
 	@mkdir -p $(@D)
 	$(CC) $(FO_FLAGS) -Werror $(FO_SAN) -o $@ $< tests/c/harness.c tests/c/engine_helpers.c \
 	    $(wildcard capi/*.c) $(FO_OSSL) -lpthread -ldl
 
-fuzz-ops-bins: $(FO_DIR)/fuzz_ops_asan $(FO_DIR)/fuzz_ops_afl $(FO_DIR)/test_fuzzfound
+fuzz-ops-bins: $(FO_DIR)/fuzz_ops_asan $(FO_DIR)/fuzz_ops_afl $(addprefix $(FO_DIR)/,$(FO_TESTS))
 
-$(FO_DIR)/test_coverage: tests/c/test_coverage.c tests/c/harness.c tests/c/engine_helpers.c \
-                         tests/c/t.h $(FO_SRC)
-	@mkdir -p $(@D)
-	$(CC) $(FO_FLAGS) -Werror $(FO_SAN) -o $@ $< tests/c/harness.c tests/c/engine_helpers.c \
-	    $(wildcard capi/*.c) $(FO_OSSL) -lpthread -ldl
-
-fuzz-ops-regress: $(FO_DIR)/fuzz_ops_asan $(FO_DIR)/test_fuzzfound $(FO_DIR)/test_coverage
-	T_CERTS=fuzz/c/certs $(FO_DIR)/test_fuzzfound
-	T_CERTS=fuzz/c/certs $(FO_DIR)/test_coverage
+fuzz-ops-regress: $(FO_DIR)/fuzz_ops_asan $(addprefix $(FO_DIR)/,$(FO_TESTS))
+	for t in $(FO_TESTS); do T_CERTS=fuzz/c/certs $(FO_DIR)/$$t || exit 1; done
 	$(FO_DIR)/fuzz_ops_asan fuzz/c/ops-corpus fuzz/c/ops-regressions
 
 fuzz-ops-afl: $(FO_DIR)/fuzz_ops_afl $(FO_DIR)/fuzz_ops_asan
