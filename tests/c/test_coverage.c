@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 static int is_want(int st) { return st == SSLBIO_WANT_READ || st == SSLBIO_WANT_WRITE; }
@@ -165,6 +166,228 @@ static void test_transport_shutdown_with_plaintext_buffered(void) {
   (void)is_want;
 }
 
+/* Paused at the ClientHello: switching to the context in use is a no-op. */
+static void test_use_context_same(void) {
+  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
+  REQUIRE(s && c);
+  CHECK_EQ(sslbio_ctx_set_client_hello_pause(s, 1), SSLBIO_OK);
+  t_link l;
+  REQUIRE(t_link_init(&l, c, s, "localhost"));
+  CHECK_ST(l.s, t_handshake(&l), SSLBIO_WANT_CLIENT_HELLO);
+  CHECK_EQ(sslbio_conn_use_context(l.s, s), SSLBIO_OK);
+  /* A frozen context refuses a setter (here: the verify callback). */
+  CHECK_EQ(sslbio_ctx_set_verify_callback(s, NULL, NULL), SSLBIO_EINVAL);
+  l.sst = SSLBIO_WANT_READ;
+  CHECK_EQ(t_handshake(&l), SSLBIO_OK);
+  t_link_free(&l);
+  sslbio_ctx_free(s), sslbio_ctx_free(c);
+}
+
+static int defer(void *user, sslbio_conn *conn, long result) {
+  (void)user, (void)conn, (void)result;
+  return SSLBIO_WANT_VERIFY;
+}
+
+/* A server deferring its decision while the client's flight arrives in
+ * pieces: the handshake says WANT_VERIFY, not WANT_READ, as soon as the
+ * certificate was seen, even though the rest of the flight is missing. */
+static void test_deferred_server_verify_partial_flight(void) {
+  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
+  REQUIRE(s && c);
+  CHECK_EQ(sslbio_ctx_load_verify_file(s, t_cert("ca.pem")), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_set_verify(s, SSLBIO_VERIFY_REQUIRE_PEER), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_set_verify_callback(s, defer, NULL), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_use_certificate_chain_file(c, t_cert("client.pem")), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_use_private_key_file(c, t_cert("client.key")), SSLBIO_OK);
+  t_link l;
+  REQUIRE(t_link_init(&l, c, s, "localhost"));
+  CHECK_ST(l.c, sslbio_conn_handshake(l.c), SSLBIO_WANT_READ);
+  t_move(l.c, &l.c2s, l.s);
+  CHECK_ST(l.s, sslbio_conn_handshake(l.s), SSLBIO_WANT_READ);
+  t_move(l.s, &l.s2c, l.c);
+  CHECK_ST(l.c, sslbio_conn_handshake(l.c), SSLBIO_OK);
+  t_buf flight = {0};
+  t_drain(l.c, &flight);
+  int st = SSLBIO_WANT_READ;
+  size_t at = 0;
+  while (st == SSLBIO_WANT_READ && at < flight.len) { /* 64 bytes at a time */
+    size_t k = flight.len - at < 64 ? flight.len - at : 64;
+    CHECK_EQ(sslbio_conn_feed(l.s, flight.data + at, k), (long)k);
+    at += k;
+    st = sslbio_conn_handshake(l.s);
+  }
+  CHECK_ST(l.s, st, SSLBIO_WANT_VERIFY);
+  CHECK(at < flight.len); /* paused before the whole flight was there */
+  CHECK_EQ(sslbio_conn_verify_done(l.s, 1), SSLBIO_OK);
+  CHECK_EQ(sslbio_conn_feed(l.s, flight.data + at, flight.len - at), (long)(flight.len - at));
+  CHECK_ST(l.s, sslbio_conn_handshake(l.s), SSLBIO_OK);
+  t_buf_free(&flight);
+  t_link_free(&l);
+  sslbio_ctx_free(s), sslbio_ctx_free(c);
+}
+
+/* ---- callback transport: send blocks, then takes ---- */
+
+typedef struct script {
+  int calls, block_until; /* send blocks for calls 1..block_until */
+  int fail;               /* send fails */
+  t_buf out;
+} script;
+
+static long s_recv(void *user, void *buf, size_t cap) {
+  (void)user, (void)buf, (void)cap;
+  return SSLBIO_WANT_READ;
+}
+
+static long s_send(void *user, const void *buf, size_t len) {
+  script *sc = user;
+  sc->calls++;
+  if (sc->fail) {
+    errno = EPIPE;
+    return SSLBIO_ERROR;
+  }
+  if (sc->calls <= sc->block_until)
+    return SSLBIO_WANT_WRITE;
+  t_buf_append(&sc->out, buf, len);
+  return (long)len;
+}
+
+static void test_transport_write_blocked_then_flushed(void) {
+  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
+  REQUIRE(s && c);
+  t_link l;
+  REQUIRE(open_pair(&l, c, s));
+  static unsigned char big[40000];
+  memset(big, 'x', sizeof(big));
+  script sc = {.block_until = 4}; /* the flushes of two writes and the next one's first */
+  CHECK_EQ(sslbio_conn_set_transport(l.c, s_recv, s_send, &sc), SSLBIO_OK);
+  CHECK_EQ(sslbio_conn_write(l.c, big, sizeof(big)), 16384); /* a record a call */
+  CHECK_EQ(sslbio_conn_write(l.c, big, sizeof(big)), 16384);
+  CHECK(sslbio_conn_pending_out(l.c) >= 17 * 1024);
+  /* The queue is full: the write waits for a flush, which goes through. */
+  CHECK_EQ(sslbio_conn_write(l.c, big, 100), 100);
+  CHECK_EQ(sslbio_conn_pending_out(l.c), 0);
+  CHECK(sc.out.len > 2 * 16384);
+  t_buf_free(&sc.out);
+  /* A send that fails on the flush before the operation kills the engine. */
+  sslbio_conn_set_transport(l.c, NULL, NULL, NULL);
+  CHECK_EQ(sslbio_conn_write(l.c, big, 100), 100); /* pending: nobody drained */
+  script bad = {.fail = 1};
+  CHECK_EQ(sslbio_conn_set_transport(l.c, s_recv, s_send, &bad), SSLBIO_OK);
+  unsigned char buf[16];
+  CHECK_ST(l.c, sslbio_conn_read(l.c, buf, sizeof(buf)), SSLBIO_ERROR);
+  sslbio_error_info info;
+  CHECK_EQ(sslbio_conn_error_info(l.c, &info), SSLBIO_OK);
+  CHECK_EQ(info.kind, SSLBIO_KIND_TRANSPORT);
+  CHECK_EQ(info.sys_errno, EPIPE);
+  t_link_free(&l);
+  sslbio_ctx_free(s), sslbio_ctx_free(c);
+}
+
+/* A key update after our close_notify: OpenSSL refuses to write it. */
+static void test_key_update_after_shutdown(void) {
+  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
+  REQUIRE(s && c);
+  t_link l;
+  REQUIRE(open_pair(&l, c, s));
+  CHECK_ST(l.c, sslbio_conn_shutdown(l.c), SSLBIO_WANT_READ);
+  int st = sslbio_conn_key_update(l.c, 0);
+  CHECK(st == SSLBIO_ERROR || st == SSLBIO_OK);
+  if (st == SSLBIO_ERROR) {
+    char msg[256];
+    CHECK(sslbio_conn_error(l.c, msg, sizeof(msg)) > 0);
+  }
+  t_link_free(&l);
+  sslbio_ctx_free(s), sslbio_ctx_free(c);
+}
+
+/* A ClientHello whose SNI holds a NUL and whose ALPN offer holds a comma:
+ * the engine's own parse (for sslbio_conn_server_name / client_alpn) gives
+ * up on them, and OpenSSL decides about the handshake. */
+static void replace(t_buf *b, const char *from, const char *to) {
+  size_t n = strlen(from);
+  for (size_t i = 0; i + n <= b->len; i++)
+    if (memcmp(b->data + i, from, n) == 0) {
+      memcpy(b->data + i, to, n);
+      return;
+    }
+}
+
+static void test_malformed_sni_and_alpn_offer(void) {
+  for (int which = 0; which < 2; which++) {
+    sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
+    REQUIRE(s && c);
+    CHECK_EQ(sslbio_ctx_set_client_hello_pause(s, 1), SSLBIO_OK);
+    CHECK_EQ(sslbio_ctx_set_alpn(c, "h2,http/1.1"), SSLBIO_OK);
+    t_link l;
+    REQUIRE(t_link_init(&l, c, s, "localhost"));
+    CHECK_EQ(sslbio_ctx_set_client_hello_pause(s, 0), SSLBIO_EINVAL); /* frozen */
+    CHECK_ST(l.c, sslbio_conn_handshake(l.c), SSLBIO_WANT_READ);
+    t_drain(l.c, &l.c2s);
+    if (which == 0)
+      replace(&l.c2s, "localhost", "local\0ost");
+    else
+      replace(&l.c2s, "http/1.1", "http,1.1");
+    t_feed(&l.c2s, l.s);
+    int st = sslbio_conn_handshake(l.s);
+    CHECK(st == SSLBIO_WANT_CLIENT_HELLO || st == SSLBIO_ERROR);
+    if (which == 0)
+      CHECK(sslbio_conn_server_name(l.s) == NULL);
+    char alpn[32];
+    if (which == 1 && st == SSLBIO_WANT_CLIENT_HELLO)
+      CHECK_EQ(sslbio_conn_client_alpn(l.s, alpn, sizeof(alpn)), 0);
+    t_link_free(&l);
+    sslbio_ctx_free(s), sslbio_ctx_free(c);
+  }
+}
+
+/* An SSL made directly from an engine's SSL_CTX (expert use) is not an
+ * engine: the ClientHello and verify callbacks leave it to OpenSSL. */
+static void test_raw_ssl_on_engine_context(void) {
+  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
+  REQUIRE(s && c);
+  CHECK_EQ(sslbio_ctx_load_verify_file(s, t_cert("ca.pem")), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_set_verify(s, SSLBIO_VERIFY_REQUIRE_PEER), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_set_verify_callback(s, defer, NULL), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_use_certificate_chain_file(c, t_cert("client.pem")), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_use_private_key_file(c, t_cert("client.key")), SSLBIO_OK);
+  sslbio_conn *freeze = sslbio_conn_new(s, NULL); /* the engine's setup of the context */
+  REQUIRE(freeze);
+  sslbio_conn_free(freeze);
+  SSL *raw = SSL_new(sslbio_ctx_openssl(s));
+  REQUIRE(raw);
+  BIO *rin = BIO_new(BIO_s_mem()), *rout = BIO_new(BIO_s_mem());
+  REQUIRE(rin && rout);
+  SSL_set_bio(raw, rin, rout);
+  SSL_set_accept_state(raw);
+  /* Not the engine's ticket callback: it answers a foreign SSL with an
+   * error ("callback failed"; reported, not changed here). */
+  SSL_set_options(raw, SSL_OP_NO_TICKET);
+  sslbio_conn *cli = sslbio_conn_new(c, "localhost");
+  REQUIRE(cli);
+  t_buf w = {0};
+  int cst = SSLBIO_WANT_READ, sret = 0;
+  for (int round = 0; round < 10 && (cst != SSLBIO_OK || sret != 1); round++) {
+    cst = sslbio_conn_handshake(cli);
+    t_drain(cli, &w); /* the client's flight into the raw server's BIO */
+    BIO_write(rin, w.data, (int)w.len);
+    w.len = 0;
+    sret = SSL_do_handshake(raw);
+    unsigned char buf[4096];
+    int n;
+    while ((n = BIO_read(rout, buf, sizeof(buf))) > 0)
+      t_buf_append(&w, buf, (size_t)n);
+    t_feed(&w, cli);
+  }
+  CHECK_EQ(sret, 1);
+  CHECK_ST(cli, cst, SSLBIO_OK);
+  ERR_clear_error();
+  t_buf_free(&w);
+  SSL_free(raw);
+  sslbio_conn_free(cli);
+  sslbio_ctx_free(s), sslbio_ctx_free(c);
+}
+
 int main(int argc, char **argv) {
   (void)argc;
   t_init(argv[0]);
@@ -173,5 +396,11 @@ int main(int argc, char **argv) {
   T_RUN(test_broken_pem_after_a_good_one);
   T_RUN(test_established_corners);
   T_RUN(test_transport_shutdown_with_plaintext_buffered);
+  T_RUN(test_use_context_same);
+  T_RUN(test_deferred_server_verify_partial_flight);
+  T_RUN(test_transport_write_blocked_then_flushed);
+  T_RUN(test_key_update_after_shutdown);
+  T_RUN(test_malformed_sni_and_alpn_offer);
+  T_RUN(test_raw_ssl_on_engine_context);
   return t_done();
 }
