@@ -23,6 +23,22 @@ static int open_pair(t_link *l, sslbio_ctx *c, sslbio_ctx *s) {
   return t_handshake(l) == SSLBIO_OK;
 }
 
+/* A handshaken TLS 1.3 pair over the test contexts. */
+typedef struct fixture {
+  sslbio_ctx *s, *c;
+  t_link l;
+} fixture;
+
+static int fixture_open(fixture *f) {
+  f->s = t_server_ctx(), f->c = t_client_ctx("ca.pem");
+  return f->s && f->c && open_pair(&f->l, f->c, f->s);
+}
+
+static void fixture_close(fixture *f) {
+  t_link_free(&f->l);
+  sslbio_ctx_free(f->s), sslbio_ctx_free(f->c);
+}
+
 static void test_null_handles(void) {
   sslbio_ctx *s = t_server_ctx();
   REQUIRE(s);
@@ -93,35 +109,32 @@ static void test_broken_pem_after_a_good_one(void) {
 }
 
 static void test_established_corners(void) {
-  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
-  REQUIRE(s && c);
-  t_link l;
-  REQUIRE(open_pair(&l, c, s));
+  fixture f;
+  REQUIRE(fixture_open(&f));
   /* HKDF cannot give this much: OpenSSL refuses, the connection lives on. */
   static unsigned char km[20000]; /* HKDF gives at most 255 hash lengths (12240 bytes with SHA-384) */
-  CHECK_ST(l.c, sslbio_conn_export_keying_material(l.c, km, sizeof(km), "EXPORTER-big", NULL, 0),
+  CHECK_ST(f.l.c, sslbio_conn_export_keying_material(f.l.c, km, sizeof(km), "EXPORTER-big", NULL, 0),
            SSLBIO_ERROR);
   char msg[256];
-  CHECK(sslbio_conn_error(l.c, msg, sizeof(msg)) > 0 && strstr(msg, "OpenSSL refused") != NULL);
-  CHECK_ST(l.c, sslbio_conn_export_keying_material(l.c, km, 32, "EXPORTER-small", NULL, 0), SSLBIO_OK);
-  CHECK(t_transfer(&l, l.c, l.s, 100, 100));
+  CHECK(sslbio_conn_error(f.l.c, msg, sizeof(msg)) > 0 && strstr(msg, "OpenSSL refused") != NULL);
+  CHECK_ST(f.l.c, sslbio_conn_export_keying_material(f.l.c, km, 32, "EXPORTER-small", NULL, 0), SSLBIO_OK);
+  CHECK(t_transfer(&f.l, f.l.c, f.l.s, 100, 100));
   /* The BIO reports what the queues hold. */
-  CHECK_EQ(sslbio_conn_write(l.c, "ping", 4), 4);
-  BIO *wbio = SSL_get_wbio(sslbio_conn_openssl(l.c));
-  CHECK_EQ((long)BIO_ctrl_wpending(wbio), sslbio_conn_pending_out(l.c));
-  t_move(l.c, &l.c2s, l.s);
-  BIO *rbio = SSL_get_rbio(sslbio_conn_openssl(l.s));
+  CHECK_EQ(sslbio_conn_write(f.l.c, "ping", 4), 4);
+  BIO *wbio = SSL_get_wbio(sslbio_conn_openssl(f.l.c));
+  CHECK_EQ((long)BIO_ctrl_wpending(wbio), sslbio_conn_pending_out(f.l.c));
+  t_move(f.l.c, &f.l.c2s, f.l.s);
+  BIO *rbio = SSL_get_rbio(sslbio_conn_openssl(f.l.s));
   CHECK(BIO_ctrl_pending(rbio) > 0);
   /* A key update on a dead engine returns its error. */
-  CHECK_EQ(sslbio_conn_feed(l.s, "\x17\x03\x03\x00\x05xxxxx", 10), 10);
+  CHECK_EQ(sslbio_conn_feed(f.l.s, "\x17\x03\x03\x00\x05xxxxx", 10), 10);
   unsigned char buf[64];
   long r;
-  while ((r = sslbio_conn_read(l.s, buf, sizeof(buf))) > 0) {
+  while ((r = sslbio_conn_read(f.l.s, buf, sizeof(buf))) > 0) {
   }
-  CHECK_ST(l.s, r, SSLBIO_ERROR);
-  CHECK_ST(l.s, sslbio_conn_key_update(l.s, 1), SSLBIO_ERROR);
-  t_link_free(&l);
-  sslbio_ctx_free(s), sslbio_ctx_free(c);
+  CHECK_ST(f.l.s, r, SSLBIO_ERROR);
+  CHECK_ST(f.l.s, sslbio_conn_key_update(f.l.s, 1), SSLBIO_ERROR);
+  fixture_close(&f);
 }
 
 /* ---- callback transport: shutdown while plaintext waits to be read ---- */
@@ -148,23 +161,20 @@ static long w_send(void *user, const void *buf, size_t len) {
 }
 
 static void test_transport_shutdown_with_plaintext_buffered(void) {
-  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
-  REQUIRE(s && c);
-  t_link l;
-  REQUIRE(open_pair(&l, c, s));
-  CHECK_EQ(sslbio_conn_write(l.s, "0123456789", 10), 10);
+  fixture f;
+  REQUIRE(fixture_open(&f));
+  CHECK_EQ(sslbio_conn_write(f.l.s, "0123456789", 10), 10);
   wire w = {0};
-  t_drain(l.s, &w.in);
-  CHECK_EQ(sslbio_conn_set_transport(l.c, w_recv, w_send, &w), SSLBIO_OK);
+  t_drain(f.l.s, &w.in);
+  CHECK_EQ(sslbio_conn_set_transport(f.l.c, w_recv, w_send, &w), SSLBIO_OK);
   unsigned char buf[4];
-  CHECK_EQ(sslbio_conn_read(l.c, buf, 1), 1); /* 9 bytes stay buffered */
-  CHECK(sslbio_conn_pending_plaintext(l.c) > 0);
-  CHECK_ST(l.c, sslbio_conn_shutdown(l.c), SSLBIO_WANT_READ);
+  CHECK_EQ(sslbio_conn_read(f.l.c, buf, 1), 1); /* 9 bytes stay buffered */
+  CHECK(sslbio_conn_pending_plaintext(f.l.c) > 0);
+  CHECK_ST(f.l.c, sslbio_conn_shutdown(f.l.c), SSLBIO_WANT_READ);
   CHECK(w.out.len > 0); /* close_notify went out */
-  CHECK_EQ(sslbio_conn_read(l.c, buf, 4), 4);
+  CHECK_EQ(sslbio_conn_read(f.l.c, buf, 4), 4);
   t_buf_free(&w.in), t_buf_free(&w.out);
-  t_link_free(&l);
-  sslbio_ctx_free(s), sslbio_ctx_free(c);
+  fixture_close(&f);
   (void)is_want;
 }
 
@@ -190,17 +200,22 @@ static int defer(void *user, sslbio_conn *conn, long result) {
   return SSLBIO_WANT_VERIFY;
 }
 
+/* Mutual TLS contexts whose server defers its verify decision. */
+static int mtls_deferring(sslbio_ctx **s, sslbio_ctx **c) {
+  *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
+  return *s && *c && sslbio_ctx_load_verify_file(*s, t_cert("ca.pem")) == SSLBIO_OK &&
+         sslbio_ctx_set_verify(*s, SSLBIO_VERIFY_REQUIRE_PEER) == SSLBIO_OK &&
+         sslbio_ctx_set_verify_callback(*s, defer, NULL) == SSLBIO_OK &&
+         sslbio_ctx_use_certificate_chain_file(*c, t_cert("client.pem")) == SSLBIO_OK &&
+         sslbio_ctx_use_private_key_file(*c, t_cert("client.key")) == SSLBIO_OK;
+}
+
 /* A server deferring its decision while the client's flight arrives in
  * pieces: the handshake says WANT_VERIFY, not WANT_READ, as soon as the
  * certificate was seen, even though the rest of the flight is missing. */
 static void test_deferred_server_verify_partial_flight(void) {
-  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
-  REQUIRE(s && c);
-  CHECK_EQ(sslbio_ctx_load_verify_file(s, t_cert("ca.pem")), SSLBIO_OK);
-  CHECK_EQ(sslbio_ctx_set_verify(s, SSLBIO_VERIFY_REQUIRE_PEER), SSLBIO_OK);
-  CHECK_EQ(sslbio_ctx_set_verify_callback(s, defer, NULL), SSLBIO_OK);
-  CHECK_EQ(sslbio_ctx_use_certificate_chain_file(c, t_cert("client.pem")), SSLBIO_OK);
-  CHECK_EQ(sslbio_ctx_use_private_key_file(c, t_cert("client.key")), SSLBIO_OK);
+  sslbio_ctx *s, *c;
+  REQUIRE(mtls_deferring(&s, &c));
   t_link l;
   REQUIRE(t_link_init(&l, c, s, "localhost"));
   CHECK_ST(l.c, sslbio_conn_handshake(l.c), SSLBIO_WANT_READ);
@@ -255,52 +270,46 @@ static long s_send(void *user, const void *buf, size_t len) {
 }
 
 static void test_transport_write_blocked_then_flushed(void) {
-  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
-  REQUIRE(s && c);
-  t_link l;
-  REQUIRE(open_pair(&l, c, s));
+  fixture f;
+  REQUIRE(fixture_open(&f));
   static unsigned char big[40000];
   memset(big, 'x', sizeof(big));
   script sc = {.block_until = 4}; /* the flushes of two writes and the next one's first */
-  CHECK_EQ(sslbio_conn_set_transport(l.c, s_recv, s_send, &sc), SSLBIO_OK);
-  CHECK_EQ(sslbio_conn_write(l.c, big, sizeof(big)), 16384); /* a record a call */
-  CHECK_EQ(sslbio_conn_write(l.c, big, sizeof(big)), 16384);
-  CHECK(sslbio_conn_pending_out(l.c) >= 17 * 1024);
+  CHECK_EQ(sslbio_conn_set_transport(f.l.c, s_recv, s_send, &sc), SSLBIO_OK);
+  CHECK_EQ(sslbio_conn_write(f.l.c, big, sizeof(big)), 16384); /* a record a call */
+  CHECK_EQ(sslbio_conn_write(f.l.c, big, sizeof(big)), 16384);
+  CHECK(sslbio_conn_pending_out(f.l.c) >= 17 * 1024);
   /* The queue is full: the write waits for a flush, which goes through. */
-  CHECK_EQ(sslbio_conn_write(l.c, big, 100), 100);
-  CHECK_EQ(sslbio_conn_pending_out(l.c), 0);
+  CHECK_EQ(sslbio_conn_write(f.l.c, big, 100), 100);
+  CHECK_EQ(sslbio_conn_pending_out(f.l.c), 0);
   CHECK(sc.out.len > 2 * 16384);
   t_buf_free(&sc.out);
   /* A send that fails on the flush before the operation kills the engine. */
-  sslbio_conn_set_transport(l.c, NULL, NULL, NULL);
-  CHECK_EQ(sslbio_conn_write(l.c, big, 100), 100); /* pending: nobody drained */
+  sslbio_conn_set_transport(f.l.c, NULL, NULL, NULL);
+  CHECK_EQ(sslbio_conn_write(f.l.c, big, 100), 100); /* pending: nobody drained */
   script bad = {.fail = 1};
-  CHECK_EQ(sslbio_conn_set_transport(l.c, s_recv, s_send, &bad), SSLBIO_OK);
+  CHECK_EQ(sslbio_conn_set_transport(f.l.c, s_recv, s_send, &bad), SSLBIO_OK);
   unsigned char buf[16];
-  CHECK_ST(l.c, sslbio_conn_read(l.c, buf, sizeof(buf)), SSLBIO_ERROR);
+  CHECK_ST(f.l.c, sslbio_conn_read(f.l.c, buf, sizeof(buf)), SSLBIO_ERROR);
   sslbio_error_info info;
-  CHECK_EQ(sslbio_conn_error_info(l.c, &info), SSLBIO_OK);
+  CHECK_EQ(sslbio_conn_error_info(f.l.c, &info), SSLBIO_OK);
   CHECK_EQ(info.kind, SSLBIO_KIND_TRANSPORT);
   CHECK_EQ(info.sys_errno, EPIPE);
-  t_link_free(&l);
-  sslbio_ctx_free(s), sslbio_ctx_free(c);
+  fixture_close(&f);
 }
 
 /* A key update after our close_notify: OpenSSL refuses to write it. */
 static void test_key_update_after_shutdown(void) {
-  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
-  REQUIRE(s && c);
-  t_link l;
-  REQUIRE(open_pair(&l, c, s));
-  CHECK_ST(l.c, sslbio_conn_shutdown(l.c), SSLBIO_WANT_READ);
-  int st = sslbio_conn_key_update(l.c, 0);
+  fixture f;
+  REQUIRE(fixture_open(&f));
+  CHECK_ST(f.l.c, sslbio_conn_shutdown(f.l.c), SSLBIO_WANT_READ);
+  int st = sslbio_conn_key_update(f.l.c, 0);
   CHECK(st == SSLBIO_ERROR || st == SSLBIO_OK);
   if (st == SSLBIO_ERROR) {
     char msg[256];
-    CHECK(sslbio_conn_error(l.c, msg, sizeof(msg)) > 0);
+    CHECK(sslbio_conn_error(f.l.c, msg, sizeof(msg)) > 0);
   }
-  t_link_free(&l);
-  sslbio_ctx_free(s), sslbio_ctx_free(c);
+  fixture_close(&f);
 }
 
 /* A ClientHello whose SNI holds a NUL and whose ALPN offer holds a comma:
@@ -346,13 +355,8 @@ static void test_malformed_sni_and_alpn_offer(void) {
 /* An SSL made directly from an engine's SSL_CTX (expert use) is not an
  * engine: the ClientHello and verify callbacks leave it to OpenSSL. */
 static void test_raw_ssl_on_engine_context(void) {
-  sslbio_ctx *s = t_server_ctx(), *c = t_client_ctx("ca.pem");
-  REQUIRE(s && c);
-  CHECK_EQ(sslbio_ctx_load_verify_file(s, t_cert("ca.pem")), SSLBIO_OK);
-  CHECK_EQ(sslbio_ctx_set_verify(s, SSLBIO_VERIFY_REQUIRE_PEER), SSLBIO_OK);
-  CHECK_EQ(sslbio_ctx_set_verify_callback(s, defer, NULL), SSLBIO_OK);
-  CHECK_EQ(sslbio_ctx_use_certificate_chain_file(c, t_cert("client.pem")), SSLBIO_OK);
-  CHECK_EQ(sslbio_ctx_use_private_key_file(c, t_cert("client.key")), SSLBIO_OK);
+  sslbio_ctx *s, *c;
+  REQUIRE(mtls_deferring(&s, &c));
   sslbio_conn *freeze = sslbio_conn_new(s, NULL); /* the engine's setup of the context */
   REQUIRE(freeze);
   sslbio_conn_free(freeze);
