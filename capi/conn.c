@@ -126,6 +126,16 @@ int sslbio_conn_reset(sslbio_conn *conn, const char *server_name) {
                         "a verifying client needs a server name");
   }
   sslbio__clear_queue();
+  if (conn->hello_state == SSLBIO__HELLO_PAUSED) {
+    /* OpenSSL keeps the parsed ClientHello of a paused handshake until the
+     * handshake goes on, and SSL_clear does not free it (the next
+     * handshake would leak it): end the handshake as a refusal first. Its
+     * alert goes with the queues. */
+    conn->hello_state = SSLBIO__HELLO_RESUMED;
+    conn->hello_reject = SSL_AD_INTERNAL_ERROR + 1;
+    SSL_do_handshake(conn->ssl);
+    sslbio__clear_queue();
+  }
   sslbio__queues_reset(conn);
   if (!sslbio__hello_go_home(conn) || SSL_clear(conn->ssl) != 1 ||
       SSL_set_session(conn->ssl, NULL) != 1 ||
@@ -134,7 +144,7 @@ int sslbio_conn_reset(sslbio_conn *conn, const char *server_name) {
     return SSLBIO_ENOMEM;
   }
   sslbio__clear_queue();
-  conn->dead = conn->closed = conn->handshake_done = conn->shutdown_sent = 0;
+  conn->dead = conn->closed = conn->handshake_done = conn->shutdown_sent = conn->starved = 0;
   free(conn->alpn);
   conn->alpn = NULL;
   free(conn->err);
@@ -236,6 +246,7 @@ int sslbio__do_handshake(sslbio_conn *conn) {
   if (conn->verify_state == SSLBIO__VERIFY_PENDING)
     return SSLBIO_WANT_VERIFY; /* until verify_done (verify.c) */
   sslbio__clear_queue();
+  conn->starved = 0;
   int ret = SSL_do_handshake(conn->ssl);
   if (ret == 1) {
     int st = sslbio__verify_completed(conn);
@@ -249,8 +260,10 @@ int sslbio__do_handshake(sslbio_conn *conn) {
   /* The pause comes from the very call that deferred, not a WANT_READ. */
   if (st == SSLBIO_WANT_READ && conn->verify_state == SSLBIO__VERIFY_PENDING)
     return SSLBIO_WANT_VERIFY;
-  if (st == SSLBIO_WANT_READ)
+  if (st == SSLBIO_WANT_READ) {
     release_record_buffers(conn);
+    conn->starved = 1; /* the queue is empty: OpenSSL's read found nothing more */
+  }
   return st;
 }
 
@@ -412,7 +425,10 @@ int sslbio_conn_wants(sslbio_conn *conn) {
     if (conn->handshake_done || conn->role == SSLBIO_SERVER || !SSL_in_before(conn->ssl))
       mask = SSLBIO_WANTS_READ;
   } else if (!conn->handshake_done) {
-    mask = SSLBIO_HAS_PLAINTEXT; /* buffered handshake records: call into the engine */
+    /* Buffered handshake records: call into the engine; but once a call
+     * took them all and asked for more (a partial record in OpenSSL's
+     * buffer), saying so again would make an event loop spin. */
+    mask = conn->starved ? SSLBIO_WANTS_READ : SSLBIO_HAS_PLAINTEXT;
   } else {
     int st = peek_status(conn);
     mask = st == SSLBIO_WANT_READ ? SSLBIO_WANTS_READ : SSLBIO_HAS_PLAINTEXT;

@@ -99,6 +99,7 @@ struct sslbio_conn {
   int closed;          /* peer's close_notify was seen */
   int handshake_done;
   int shutdown_sent;   /* SSL_shutdown queued our close_notify */
+  int starved;         /* the handshake took every byte fed and wants more (nothing fed since) */
   char *server_name;   /* owned copy, NULL for servers */
   char *alpn;          /* owned, cached on first sslbio_conn_alpn */
   sslbio__err_record *err; /* owned, NULL until the first failure */

@@ -232,7 +232,11 @@ long sslbio__in_room(sslbio_conn *conn, unsigned char **at) {
   return room;
 }
 
-void sslbio__in_commit(sslbio_conn *conn, size_t n) { conn->in.len += n; }
+void sslbio__in_commit(sslbio_conn *conn, size_t n) {
+  conn->in.len += n;
+  if (n > 0)
+    conn->starved = 0; /* new bytes: the handshake may go on (conn.c, wants) */
+}
 
 size_t sslbio__out_data(const sslbio_conn *conn, const unsigned char **at) {
   *at = conn->out.len ? conn->out.buf + conn->out.start : NULL;

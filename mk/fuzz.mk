@@ -1,5 +1,6 @@
 # Fuzzing. Go: the fuzz targets of sslbio/fuzz_test.go (FuzzServerFeed,
-# FuzzClientFeed), each for a bounded -fuzztime; crashers land in
+# FuzzClientFeed) and sslbio/fuzzops_test.go (FuzzOps, FuzzOpsConn: the
+# operation-sequence targets), each for a bounded -fuzztime; crashers land in
 # sslbio/testdata/fuzz/ and `go test` replays them from then on. C: a
 # libFuzzer harness over the C API (fuzz/c/fuzz_engine.c) compiled with
 # clang -fsanitize=fuzzer,address,undefined together with capi/*.c, seeded
@@ -7,7 +8,7 @@
 # fuzz/c/gen_corpus.c); every crasher goes into fuzz/c/regressions/, which
 # fuzz-regress replays (with gcc+ASan, no clang needed) in every run.
 #
-#   make fuzz-quick     (make test) 15 s per Go target, 30 s of libFuzzer, replay of seeds and regressions
+#   make fuzz-quick     (make test) 10 s per Go target, 30 s of libFuzzer, replay of seeds and regressions
 #   make fuzz           long runs: FUZZ_GO_TIME=10m and FUZZ_C_TIME=600 by default
 #   make fuzz-corpus    re-record the seed corpus into fuzz/c/corpus
 TEST_TARGETS += fuzz-quick
@@ -16,8 +17,8 @@ FZ_DIR      := $(BUILD)/fuzz
 FZ_OSSL     := $(shell pkg-config --cflags --libs openssl 2>/dev/null || echo -lssl -lcrypto)
 FZ_SRC      := fuzz/c/fuzz_engine.c fuzz/c/fuzz_common.h tests/c/pair.h $(wildcard capi/*.c capi/*.h) include/sslbio.h
 FZ_CFLAGS   := -g -O1 -fno-omit-frame-pointer -Wall -Wextra -Wno-deprecated-declarations -Iinclude -Icapi
-FZ_GO_TARGETS := FuzzServerFeed FuzzClientFeed
-FUZZ_GO_TIME  ?= 15s
+FZ_GO_TARGETS := FuzzServerFeed FuzzClientFeed FuzzOps FuzzOpsConn
+FUZZ_GO_TIME  ?= 10s
 FUZZ_C_TIME   ?= 30
 FUZZ_C_FLAGS  ?= -timeout=10 -rss_limit_mb=2048 -max_len=24000
 

@@ -171,7 +171,7 @@ static const uint8_t *fz_bytes(fz_in *in, size_t *len, size_t max) {
     }                                                                                              \
   } while (0)
 
-static int fz_is_status(long st) { return st <= 0 && st >= SSLBIO_ENOMEM; }
+static int fz_is_status(long st) { return st <= 0 && st >= SSLBIO_WANT_VERIFY; }
 
 /* A failed call must explain itself: a message naming the operation. */
 static void fz_check_error(sslbio_conn *c, long st) {

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# One fuzz target for a bounded time, then one line:
+#   TARGET: executions: N in S s, findings: F
+# and exit 1 when it found something (the inputs are listed, with what to do).
+#
+#   fuzz/run.sh afl NAME SECONDS OUTDIR AFL_BIN REPLAY_BIN CORPUS_DIR...
+#       afl-fuzz (AFL++'s deferred fork server) on one core; every crash or
+#       hang is replayed by REPLAY_BIN (the ASan+UBSan build) and listed
+#   fuzz/run.sh libfuzzer NAME SECONDS OUTDIR FUZZER_BIN CORPUS_DIR... [-- FLAGS]
+#   fuzz/run.sh go NAME SECONDS GO_BIN PACKAGE
+# Run at low priority: the machine is shared.
+set -uo pipefail
+kind=$1 name=$2 secs=$3
+shift 3
+line() { echo "$name: executions: $1 in $2 s, findings: $3"; }
+t0=$(date +%s)
+
+case $kind in
+afl)
+  out=$1 bin=$2 replay=$3
+  shift 3
+  rm -rf "$out" && mkdir -p "$out/in"
+  for d in "$@"; do cp "$d"/* "$out/in/" 2>/dev/null; done
+  pin=()
+  if command -v taskset >/dev/null; then pin=(taskset -c $(($(nproc) - 1))); fi
+  AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 \
+    timeout $((secs + 120)) "${pin[@]}" nice afl-fuzz -V "$secs" -t 2000 \
+    -i "$out/in" -o "$out/afl" -- "$bin" >"$out/afl.log" 2>&1
+  st=$?
+  stats=$out/afl/default/fuzzer_stats
+  if [ ! -f "$stats" ]; then
+    echo "$name: afl-fuzz did not run (status $st); its log:" >&2
+    tail -20 "$out/afl.log" >&2
+    exit 1
+  fi
+  execs=$(sed -n 's/^execs_done *: *//p' "$stats")
+  found=()
+  for f in "$out"/afl/default/crashes/id:* "$out"/afl/default/hangs/id:*; do
+    [ -e "$f" ] && found+=("$f")
+  done
+  line "$execs" "$(($(date +%s) - t0))" "${#found[@]}"
+  if [ ${#found[@]} -gt 0 ]; then
+    echo "$name: replaying the findings with $replay:" >&2
+    "$replay" "${found[@]}" >&2
+    echo "$name: copy each to fuzz/c/ops-regressions/ (a name that says what it is), fix, add a test to tests/c/test_fuzzfound.c" >&2
+    exit 1
+  fi
+  ;;
+libfuzzer)
+  out=$1 bin=$2
+  shift 2
+  dirs=() flags=()
+  while [ $# -gt 0 ] && [ "$1" != "--" ]; do dirs+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && flags=("$@")
+  mkdir -p "$out/corpus" "$out/artifacts"
+  rm -f "$out"/artifacts/*
+  nice "$bin" "$out/corpus" "${dirs[@]}" -max_total_time="$secs" -artifact_prefix="$out/artifacts/" \
+    -print_final_stats=1 "${flags[@]}" >"$out/libfuzzer.log" 2>&1
+  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$out/libfuzzer.log" | tail -1)
+  n=$(find "$out/artifacts" -type f | wc -l)
+  line "${execs:-0}" "$(($(date +%s) - t0))" "$n"
+  if [ "$n" -gt 0 ]; then
+    grep -E '^(==|SUMMARY|fuzz invariant)' "$out/libfuzzer.log" | head -20 >&2
+    echo "$name: copy $out/artifacts/* to fuzz/c/regressions/, fix, commit both" >&2
+    exit 1
+  fi
+  ;;
+go)
+  gobin=$1 pkg=$2
+  log=$(mktemp)
+  nice "$gobin" test -run '^$' -fuzz "^$name\$" -fuzztime "${secs}s" -parallel 1 "$pkg" >"$log" 2>&1
+  st=$?
+  execs=$(grep -o 'execs: [0-9]*' "$log" | tail -1 | grep -o '[0-9]*')
+  n=0
+  [ $st -ne 0 ] && n=1
+  line "${execs:-0}" "$(($(date +%s) - t0))" "$n"
+  if [ $st -ne 0 ]; then
+    tail -30 "$log" >&2
+    echo "$name: the failing input is in sslbio/testdata/fuzz/$name/ (go test replays it from now on): fix, commit both" >&2
+  fi
+  rm -f "$log"
+  exit $st
+  ;;
+*)
+  echo "usage: fuzz/run.sh afl|libfuzzer|go NAME SECONDS ..." >&2
+  exit 2
+  ;;
+esac
