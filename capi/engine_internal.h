@@ -71,7 +71,7 @@ struct sslbio_ctx {
   void *keylog_user;
   sslbio_verify_fn verify_fn;
   void *verify_user;
-  struct sslbio__ticket_keys *tickets; /* owned; server contexts */
+  struct sslbio__ticket_keys *tickets; /* borrowed from ssl_ctx's ex_data; server contexts */
   atomic_int refs;
   atomic_int frozen;
   pthread_mutex_t lock; /* guards freeze-time setup and error */

@@ -1,7 +1,10 @@
 /* Session ticket keys: every server context seals tickets through this
- * callback with keys it owns, so keys can be shared between contexts,
+ * callback with keys of its own, so keys can be shared between contexts,
  * processes and faces, rotated while in use, and follow a ClientHello
- * context switch (the conn's current context decides). */
+ * context switch (the conn's current context decides). The keys hang on
+ * the SSL_CTX (ex_data, freed with it), so an SSL made directly on
+ * sslbio_ctx_openssl's SSL_CTX uses them too, even after the sslbio_ctx
+ * is gone. */
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -75,13 +78,28 @@ static int use_key(const ticket_key *k, unsigned char *iv, EVP_CIPHER_CTX *ciphe
  * sealing uses the first key; opening finds the key by name: 1 opened by
  * the first, 2 by another (OpenSSL then issues a fresh ticket), 0 no key
  * (a full handshake), -1 an error. */
+static int keys_index = -1;
+static pthread_once_t keys_index_once = PTHREAD_ONCE_INIT;
+
+static void free_keys(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                      void *argp);
+
+static void make_keys_index(void) {
+  keys_index = SSL_CTX_get_ex_new_index(0, NULL, NULL, NULL, free_keys);
+}
+
+/* The keys of an SSL_CTX the engine set up, NULL for any other. */
+static struct sslbio__ticket_keys *keys_of(const SSL_CTX *ssl_ctx) {
+  return keys_index >= 0 && ssl_ctx != NULL ? SSL_CTX_get_ex_data(ssl_ctx, keys_index) : NULL;
+}
+
 static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
                      EVP_CIPHER_CTX *cipher, EVP_MAC_CTX *mac, int enc) {
   sslbio_conn *conn = sslbio__conn_of(ssl);
-  sslbio_ctx *ctx = conn != NULL ? conn->ctx : NULL;
-  if (ctx == NULL || ctx->tickets == NULL)
-    return enc ? -1 : 0;
-  struct sslbio__ticket_keys *t = ctx->tickets;
+  struct sslbio__ticket_keys *t =
+      keys_of(conn != NULL ? conn->ctx->ssl_ctx : SSL_get_SSL_CTX(ssl));
+  if (t == NULL) /* a context switched to a wrapped SSL_CTX: no ticket */
+    return 0;
   int ret = enc ? -1 : 0;
   pthread_mutex_lock(&t->lock);
   if (enc) {
@@ -113,32 +131,44 @@ static int install(struct sslbio__ticket_keys *t, const unsigned char *secrets, 
   return 1;
 }
 
+static void destroy(struct sslbio__ticket_keys *t) {
+  OPENSSL_clear_free(t->keys, t->n * sizeof(*t->keys));
+  pthread_mutex_destroy(&t->lock);
+  free(t);
+}
+
+/* SSL_CTX ex_data free callback: the keys end with their SSL_CTX. */
+static void free_keys(void *parent, void *ptr, CRYPTO_EX_DATA *ad, int idx, long argl,
+                      void *argp) {
+  (void)parent, (void)ad, (void)idx, (void)argl, (void)argp;
+  if (ptr != NULL)
+    destroy(ptr);
+}
+
 int sslbio__tickets_init(sslbio_ctx *ctx) {
+  pthread_once(&keys_index_once, make_keys_index);
   unsigned char secret[SSLBIO__TICKET_SECRET];
   struct sslbio__ticket_keys *t = calloc(1, sizeof(*t));
-  if (t == NULL)
-    return 0;
-  pthread_mutex_init(&t->lock, NULL);
-  int ok = RAND_bytes(secret, sizeof(secret)) == 1 && install(t, secret, 1);
-  OPENSSL_cleanse(secret, sizeof(secret));
-  if (!ok) {
-    pthread_mutex_destroy(&t->lock);
+  if (t == NULL || keys_index < 0) {
     free(t);
     return 0;
   }
-  ctx->tickets = t;
+  pthread_mutex_init(&t->lock, NULL);
+  int ok = RAND_bytes(secret, sizeof(secret)) == 1 && install(t, secret, 1) &&
+           SSL_CTX_set_ex_data(ctx->ssl_ctx, keys_index, t) == 1; /* owns t from here */
+  OPENSSL_cleanse(secret, sizeof(secret));
+  if (!ok) {
+    destroy(t);
+    sslbio__clear_queue();
+    return 0;
+  }
+  ctx->tickets = t; /* borrowed: valid while ctx holds its SSL_CTX */
   SSL_CTX_set_tlsext_ticket_key_evp_cb(ctx->ssl_ctx, ticket_cb);
   return 1;
 }
 
 void sslbio__tickets_free(sslbio_ctx *ctx) {
-  struct sslbio__ticket_keys *t = ctx->tickets;
-  if (t == NULL)
-    return;
-  OPENSSL_clear_free(t->keys, t->n * sizeof(*t->keys));
-  pthread_mutex_destroy(&t->lock);
-  free(t);
-  ctx->tickets = NULL;
+  ctx->tickets = NULL; /* freed with the SSL_CTX (free_keys) */
 }
 
 int sslbio_ctx_set_ticket_keys(sslbio_ctx *ctx, const void *keys, size_t len) {

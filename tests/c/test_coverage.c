@@ -353,7 +353,8 @@ static void test_malformed_sni_and_alpn_offer(void) {
 }
 
 /* An SSL made directly from an engine's SSL_CTX (expert use) is not an
- * engine: the ClientHello and verify callbacks leave it to OpenSSL. */
+ * engine: the ClientHello and verify callbacks leave it to OpenSSL, and
+ * its tickets are sealed with the context's keys. */
 static void test_raw_ssl_on_engine_context(void) {
   sslbio_ctx *s, *c;
   REQUIRE(mtls_deferring(&s, &c));
@@ -366,9 +367,6 @@ static void test_raw_ssl_on_engine_context(void) {
   REQUIRE(rin && rout);
   SSL_set_bio(raw, rin, rout);
   SSL_set_accept_state(raw);
-  /* Not the engine's ticket callback: it answers a foreign SSL with an
-   * error ("callback failed"; reported, not changed here). */
-  SSL_set_options(raw, SSL_OP_NO_TICKET);
   sslbio_conn *cli = sslbio_conn_new(c, "localhost");
   REQUIRE(cli);
   t_buf w = {0};
@@ -387,6 +385,9 @@ static void test_raw_ssl_on_engine_context(void) {
   }
   CHECK_EQ(sret, 1);
   CHECK_ST(cli, cst, SSLBIO_OK);
+  char byte;
+  CHECK_ST(cli, sslbio_conn_read(cli, &byte, 1), SSLBIO_WANT_READ); /* reads the ticket */
+  CHECK(sslbio_conn_session(cli, NULL, 0) > 0);
   ERR_clear_error();
   t_buf_free(&w);
   SSL_free(raw);
