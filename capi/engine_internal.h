@@ -137,8 +137,6 @@ static inline void sslbio__clear_queue(void) {
 }
 
 /* ---- errors.c ---- */
-/* Forget the previous call's error (the conn is not dead). */
-SSLBIO_INTERNAL void sslbio__err_reset(sslbio_conn *conn);
 /* Record a failure of our own making (no OpenSSL entries). Returns status. */
 SSLBIO_INTERNAL int sslbio__fail(sslbio_conn *conn, const char *op, int status,
                                  int kind, const char *fmt, ...)

@@ -19,11 +19,6 @@ static sslbio__err_record *record_for(sslbio_conn *conn) {
   return conn->err;
 }
 
-void sslbio__err_reset(sslbio_conn *conn) {
-  if (conn->err != NULL && !conn->dead)
-    memset(conn->err, 0, sizeof(*conn->err));
-}
-
 static void begin_record(sslbio__err_record *rec, const char *op, int status, int kind) {
   memset(rec, 0, sizeof(*rec));
   rec->op = op;

@@ -43,10 +43,18 @@ static int derive(const char *label, const unsigned char *secret, unsigned char 
   return ok;
 }
 
-/* Keys derived from n secrets, in a new array the caller owns; NULL on
- * failure. */
+/* Wipe and free n keys (calloc'ed: the engine's allocations go through
+ * the fault-injection wrappers of the tests). */
+static void forget(ticket_key *keys, size_t n) {
+  if (keys != NULL)
+    OPENSSL_cleanse(keys, n * sizeof(*keys));
+  free(keys);
+}
+
+/* Keys derived from n secrets, in a new array the caller owns (forget);
+ * NULL on failure. */
 static ticket_key *derive_keys(const unsigned char *secrets, size_t n) {
-  ticket_key *keys = OPENSSL_zalloc(n * sizeof(*keys));
+  ticket_key *keys = calloc(n, sizeof(*keys));
   if (keys == NULL)
     return NULL;
   for (size_t i = 0; i < n; i++) {
@@ -54,7 +62,7 @@ static ticket_key *derive_keys(const unsigned char *secrets, size_t n) {
     unsigned char name[32];
     if (!derive("sslbio ticket name", s, name) || !derive("sslbio ticket aes", s, keys[i].aes) ||
         !derive("sslbio ticket hmac", s, keys[i].hmac)) {
-      OPENSSL_clear_free(keys, n * sizeof(*keys));
+      forget(keys, n);
       return NULL;
     }
     memcpy(keys[i].name, name, sizeof(keys[i].name));
@@ -125,14 +133,14 @@ static int install(struct sslbio__ticket_keys *t, const unsigned char *secrets, 
   ticket_key *keys = derive_keys(secrets, n);
   if (keys == NULL)
     return 0;
-  OPENSSL_clear_free(t->keys, t->n * sizeof(*t->keys));
+  forget(t->keys, t->n);
   t->keys = keys;
   t->n = n;
   return 1;
 }
 
 static void destroy(struct sslbio__ticket_keys *t) {
-  OPENSSL_clear_free(t->keys, t->n * sizeof(*t->keys));
+  forget(t->keys, t->n);
   pthread_mutex_destroy(&t->lock);
   free(t);
 }

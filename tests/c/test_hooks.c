@@ -71,6 +71,37 @@ static void test_client_hello_pause_switches_context(void) {
   sslbio_ctx_free(a), sslbio_ctx_free(b), sslbio_ctx_free(c);
 }
 
+/* A second choice while still paused replaces the first; a wrapped
+ * SSL_CTX (configured with plain OpenSSL) can be chosen too: it has no
+ * ticket keys of the engine, so it issues no resumable ticket, and the
+ * handshake goes on. */
+static void test_use_context_twice_then_wrapped(void) {
+  sslbio_ctx *a = server_with_alpn("a"), *b = server_with_alpn("b"), *c = t_client_ctx("ca.pem");
+  SSL_CTX *raw = SSL_CTX_new(TLS_server_method());
+  REQUIRE(a && b && c && raw);
+  CHECK_EQ(SSL_CTX_use_certificate_chain_file(raw, t_cert("server.pem")), 1);
+  CHECK_EQ(SSL_CTX_use_PrivateKey_file(raw, t_cert("server.key"), SSL_FILETYPE_PEM), 1);
+  sslbio_ctx *w = sslbio_ctx_wrap_openssl(raw, SSLBIO_SERVER);
+  SSL_CTX_free(raw); /* w holds its own reference */
+  REQUIRE(w);
+  CHECK_EQ(sslbio_ctx_set_client_hello_pause(a, 1), SSLBIO_OK);
+  sslbio_ctx_set_alpn(c, "a,b");
+  t_link l;
+  REQUIRE(t_link_init(&l, c, a, "localhost"));
+  step(&l);
+  CHECK_ST(l.s, l.sst, SSLBIO_WANT_CLIENT_HELLO);
+  CHECK_EQ(sslbio_conn_use_context(l.s, b), SSLBIO_OK);
+  CHECK_EQ(sslbio_conn_use_context(l.s, w), SSLBIO_OK);
+  l.sst = SSLBIO_WANT_READ;
+  step(&l);
+  CHECK_ST(l.s, l.sst, SSLBIO_OK);
+  CHECK_ST(l.c, l.cst, SSLBIO_OK);
+  CHECK(sslbio_conn_alpn(l.s) == NULL); /* w offers no ALPN */
+  CHECK(t_transfer(&l, l.s, l.c, 2000, 500));
+  t_link_free(&l);
+  sslbio_ctx_free(a), sslbio_ctx_free(b), sslbio_ctx_free(c), sslbio_ctx_free(w);
+}
+
 static void test_server_name_without_pause(void) {
   sslbio_ctx *s = server_with_alpn("x"), *c = t_client_ctx("ca.pem");
   REQUIRE(s && c);
@@ -371,6 +402,7 @@ int main(int argc, char **argv) {
   (void)argc;
   t_init(argv[0]);
   T_RUN(test_client_hello_pause_switches_context);
+  T_RUN(test_use_context_twice_then_wrapped);
   T_RUN(test_server_name_without_pause);
   T_RUN(test_reject_client_hello);
   T_RUN(test_keylog_tls13);
