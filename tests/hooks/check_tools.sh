@@ -100,6 +100,11 @@ tshark_pid=$!
 pids+=($tshark_pid)
 [ -n "$(wait_for "$work/tshark.out" '/Capturing on/p')" ] || {
   bad "tshark did not start capturing on lo" "$work/tshark.out"; exit 1; }
+# tshark says "Capturing on" as its capture child starts, a moment before
+# packets are really taken (a clean-clone run lost the first connection):
+# wait for the child's "Capture started" when it prints one, then a second.
+wait_for "$work/tshark.out" '/Capture started/p' >/dev/null || true
+sleep 1
 curl_ok=1
 timeout 15 curl -sS --resolve "localhost:$tport:127.0.0.1" --cacert "$CERTS/ca.pem" --tlsv1.3 \
   "https://localhost:$tport/tls13/hooks?x=1" >"$work/curl13.out" 2>&1 || curl_ok=0
