@@ -157,28 +157,23 @@ epoll_pid=$!
 pids+=($epoll_pid)
 nport=$(wait_for "$work/names.log" 's/.*listening on 127.0.0.1:\([0-9]*\).*/\1/p')
 [ -n "$nport" ] || { bad "epoll_server did not start" "$work/names.log"; exit 1; }
-rc=0
-timeout 15 curl -sS -v --resolve "other.test:$nport:127.0.0.1" --cacert "$work/other.pem" \
-  "https://other.test:$nport/" >"$work/other.out" 2>"$work/other.err" || rc=$?
-cat "$work/other.out" "$work/other.err" >"$work/other.all"
-if [ "$rc" = 0 ]; then
-  check "curl --resolve other.test -> epoll_server: verified, its own certificate, the page" \
-    "$work/other.all" "subject: CN=other.test" "SSL certificate verify ok" \
-    "hello from the sslbio epoll_server"
-else
-  bad "curl --resolve other.test -> epoll_server: exit $rc" "$work/other.all"
-fi
-rc=0
-timeout 15 curl -sS -v --resolve "localhost:$nport:127.0.0.1" --cacert "$CERTS/ca.pem" \
-  "https://localhost:$nport/" >"$work/local.out" 2>"$work/local.err" || rc=$?
-cat "$work/local.out" "$work/local.err" >"$work/local.all"
-if [ "$rc" = 0 ]; then
-  check "curl https://localhost -> epoll_server: the localhost certificate" \
-    "$work/local.all" "subject: CN=localhost" "SSL certificate verify ok" \
-    "hello from the sslbio epoll_server"
-else
-  bad "curl https://localhost -> epoll_server: exit $rc" "$work/local.all"
-fi
+# curl_page NAME HOST CAFILE: https://HOST:$nport/ from the epoll_server,
+# verified against CAFILE, must show HOST's own certificate and the page.
+curl_page() {
+  local name=$1 host=$2 ca=$3 rc=0
+  timeout 15 curl -sS -v --resolve "$host:$nport:127.0.0.1" --cacert "$ca" \
+    "https://$host:$nport/" >"$work/$name.out" 2>"$work/$name.err" || rc=$?
+  cat "$work/$name.out" "$work/$name.err" >"$work/$name.all"
+  if [ "$rc" = 0 ]; then
+    check "curl --resolve $host -> epoll_server: verified, its own certificate, the page" \
+      "$work/$name.all" "subject: CN=$host" "SSL certificate verify ok" \
+      "hello from the sslbio epoll_server"
+  else
+    bad "curl --resolve $host -> epoll_server: exit $rc" "$work/$name.all"
+  fi
+}
+curl_page other other.test "$work/other.pem"
+curl_page local localhost "$CERTS/ca.pem"
 if grep -qF "CN=other.test" "$work/local.all"; then
   bad "curl https://localhost got the other.test certificate" "$work/local.all"
 fi
