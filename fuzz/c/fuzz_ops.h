@@ -373,7 +373,8 @@ static void fzo_new_pair(fzo_pair *p, sslbio_ctx *cli, sslbio_ctx *srv) {
 static void fzo_ops(const uint8_t *data, size_t n);
 static void fzo_pump(int rounds);
 
-static void fzo_setup(void) {
+/* The contexts the scenarios use. */
+static void fzo_contexts(void) {
   fz_init();
   fzo_trace = getenv("FZO_TRACE") != NULL;
   fzo_hello_srv = sslbio_ctx_new(SSLBIO_SERVER);
@@ -394,41 +395,49 @@ static void fzo_setup(void) {
   fz_check(sslbio_ctx_use_certificate_chain_file(fzo_vcb_cli, fz_path("client.pem")), fzo_vcb_cli, "cert");
   fz_check(sslbio_ctx_use_private_key_file(fzo_vcb_cli, fz_path("client.key")), fzo_vcb_cli, "key");
   fz_check(sslbio_ctx_set_verify_callback(fzo_vcb_cli, fzo_verify_cb, &fzo_verify_answer[0]), fzo_vcb_cli, "cb");
+}
 
-  /* 0-2: established (TLS 1.3; TLS 1.2; mutual TLS 1.3 with ALPN); the
-   * TLS 1.3 client has read its tickets and saved a session. */
-  static const uint8_t settle[] = {FZO_PUMP, 7, FZO_SESSION};
-  for (int v = 0; v < 3; v++) {
-    fzo = &fzo_pairs[v];
+/* Builds the starting pair of one scenario. */
+static void fzo_build(int v) {
+  fzo = &fzo_pairs[v];
+  fzo_verify_answer[0] = fzo_verify_answer[1] = SSLBIO_WANT_VERIFY;
+  if (v < 3) {
+    /* 0-2: established (TLS 1.3; TLS 1.2; mutual TLS 1.3 with ALPN); the
+     * TLS 1.3 client has read its tickets and saved a session. */
+    static const uint8_t settle[] = {FZO_PUMP, 7, FZO_SESSION};
     fzo_new_pair(fzo, fz_cli[v], fz_srv[v]);
     fzo_ops(settle, sizeof(settle));
     FZ_ASSERT(sslbio_conn_is_handshake_done(fzo->s[0].c) && sslbio_conn_is_handshake_done(fzo->s[1].c),
               "setup: pair %d not established", v);
+  } else if (v == 3) { /* mid-handshake: the ClientHello is on the wire */
+    static const uint8_t hello[] = {FZO_HANDSHAKE, FZO_DRAIN | 3 << 5};
+    fzo_new_pair(fzo, fz_cli[0], fz_srv[0]);
+    fzo_ops(hello, sizeof(hello));
+  } else if (v == 4) { /* the server paused at the ClientHello */
+    static const uint8_t to_pause[] = {FZO_HANDSHAKE, FZO_DRAIN | 3 << 5, FZO_FEED | 0x80, 0xff, 0xff,
+                                       FZO_HANDSHAKE | 0x80};
+    fzo_new_pair(fzo, fz_cli[0], fzo_hello_srv);
+    fzo_ops(to_pause, sizeof(to_pause));
+    FZ_ASSERT(fzo->s[1].paused, "setup: no ClientHello pause");
+  } else if (v == 5) { /* the client paused for its verify decision */
+    fzo_new_pair(fzo, fzo_vcb_cli, fz_srv[0]);
+    fzo_pump(4);
+    FZ_ASSERT(fzo->s[0].paused, "setup: client not paused for verify");
+  } else { /* 6: the server paused for its */
+    fzo_new_pair(fzo, fzo_vcb_cli, fzo_vcb_srv);
+    fzo_verify_answer[0] = 1;
+    fzo_pump(4);
+    fzo_verify_answer[0] = SSLBIO_WANT_VERIFY;
+    FZ_ASSERT(fzo->s[1].paused, "setup: server not paused for verify");
   }
-  /* 3: mid-handshake: the ClientHello is on the wire. */
-  static const uint8_t hello[] = {FZO_HANDSHAKE, FZO_DRAIN | 3 << 5};
-  fzo = &fzo_pairs[3];
-  fzo_new_pair(fzo, fz_cli[0], fz_srv[0]);
-  fzo_ops(hello, sizeof(hello));
-  /* 4: server paused at the ClientHello. */
-  static const uint8_t to_pause[] = {FZO_HANDSHAKE, FZO_DRAIN | 3 << 5, FZO_FEED | 0x80, 0xff, 0xff,
-                                     FZO_HANDSHAKE | 0x80};
-  fzo = &fzo_pairs[4];
-  fzo_new_pair(fzo, fz_cli[0], fzo_hello_srv);
-  fzo_ops(to_pause, sizeof(to_pause));
-  FZ_ASSERT(fzo->s[1].paused, "setup: no ClientHello pause");
-  /* 5: client paused for its verify decision; 6: the server for its. */
-  fzo = &fzo_pairs[5];
-  fzo_new_pair(fzo, fzo_vcb_cli, fz_srv[0]);
-  fzo_pump(4);
-  FZ_ASSERT(fzo->s[0].paused, "setup: client not paused for verify");
-  fzo = &fzo_pairs[6];
-  fzo_new_pair(fzo, fzo_vcb_cli, fzo_vcb_srv);
-  fzo_verify_answer[0] = 1;
-  fzo_pump(4);
-  fzo_verify_answer[0] = SSLBIO_WANT_VERIFY;
-  FZ_ASSERT(fzo->s[1].paused, "setup: server not paused for verify");
   fzo = NULL;
+}
+
+/* The contexts and every scenario's pair, made once before the copies. */
+static void fzo_setup(void) {
+  fzo_contexts();
+  for (int v = 0; v < FZO_SCENARIOS; v++)
+    fzo_build(v);
 }
 
 /* ---- the interpreter ---- */
