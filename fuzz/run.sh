@@ -4,8 +4,8 @@
 # and exit 1 when it found something (the inputs are listed, with what to do).
 #
 #   fuzz/run.sh afl NAME SECONDS OUTDIR AFL_BIN REPLAY_BIN CORPUS_DIR...
-#       afl-fuzz (AFL++'s deferred fork server) on one core; every crash or
-#       hang is replayed by REPLAY_BIN (the ASan+UBSan build) and listed
+#       afl-fuzz (AFL++'s deferred fork server) on FUZZ_JOBS cores (1); every
+#       crash or hang is replayed by REPLAY_BIN (the ASan+UBSan build) and listed
 #   fuzz/run.sh libfuzzer NAME SECONDS OUTDIR FUZZER_BIN CORPUS_DIR... [-- FLAGS]
 #   fuzz/run.sh go NAME SECONDS GO_BIN PACKAGE
 # Run at low priority: the machine is shared.
@@ -21,21 +21,33 @@ afl)
   shift 3
   rm -rf "$out" && mkdir -p "$out/in"
   for d in "$@"; do cp "$d"/* "$out/in/" 2>/dev/null; done
-  pin=()
-  if command -v taskset >/dev/null; then pin=(taskset -c $(($(nproc) - 1))); fi
-  AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 \
-    timeout $((secs + 120)) "${pin[@]}" nice afl-fuzz -V "$secs" -t 2000 \
-    -i "$out/in" -o "$out/afl" -- "$bin" >"$out/afl.log" 2>&1
-  st=$?
-  stats=$out/afl/default/fuzzer_stats
-  if [ ! -f "$stats" ]; then
-    echo "$name: afl-fuzz did not run (status $st); its log:" >&2
-    tail -20 "$out/afl.log" >&2
+  # FUZZ_JOBS instances (a main and secondaries sharing one queue), each
+  # pinned to its own core, counted together.
+  jobs=${FUZZ_JOBS:-1}
+  ncpu=$(nproc)
+  pids=()
+  for ((j = 0; j < jobs; j++)); do
+    role=(-M main)
+    [ "$j" -gt 0 ] && role=(-S "sec$j")
+    pin=()
+    command -v taskset >/dev/null && pin=(taskset -c $(((ncpu - 1 - j + ncpu) % ncpu)))
+    AFL_SKIP_CPUFREQ=1 AFL_I_DONT_CARE_ABOUT_MISSING_CRASHES=1 AFL_NO_UI=1 AFL_NO_AFFINITY=1 \
+      timeout $((secs + 120)) "${pin[@]}" nice afl-fuzz "${role[@]}" -V "$secs" -t 2000 \
+      -i "$out/in" -o "$out/afl" -- "$bin" >"$out/afl-$j.log" 2>&1 &
+    pids+=($!)
+  done
+  wait "${pids[@]}"
+  execs=0 found=()
+  for stats in "$out"/afl/*/fuzzer_stats; do
+    [ -f "$stats" ] || continue
+    execs=$((execs + $(sed -n 's/^execs_done *: *//p' "$stats")))
+  done
+  if [ "$execs" -eq 0 ]; then
+    echo "$name: afl-fuzz did not run; its log:" >&2
+    tail -20 "$out/afl-0.log" >&2
     exit 1
   fi
-  execs=$(sed -n 's/^execs_done *: *//p' "$stats")
-  found=()
-  for f in "$out"/afl/default/crashes/id:* "$out"/afl/default/hangs/id:*; do
+  for f in "$out"/afl/*/crashes/id:* "$out"/afl/*/hangs/id:*; do
     [ -e "$f" ] && found+=("$f")
   done
   line "$execs" "$(($(date +%s) - t0))" "${#found[@]}"

@@ -7,9 +7,10 @@
 #   make fuzz-ops-quick   (make test) ASan replay of the corpus and every regression input,
 #                         tests/c/test_fuzzfound.c and test_coverage.c (ASan), then afl-fuzz
 #                         for FUZZ_OPS_TIME s (15)
-#   make fuzz-long FUZZ_TIME=3600   every fuzz target FUZZ_TIME seconds, one after the
-#                         other, one core each: fuzz_ops (AFL++), fuzz_engine (libFuzzer),
-#                         the Go targets; one line per target:
+#   make fuzz-long FUZZ_TIME=3600 [FUZZ_JOBS=2] [FUZZ_TARGETS=fuzz_ops]
+#                         every fuzz target FUZZ_TIME seconds, one after the other
+#                         (FUZZ_JOBS cores for fuzz_ops): fuzz_ops (AFL++), fuzz_engine
+#                         (libFuzzer), the Go targets; one line per target:
 #                         "TARGET: executions: N in S s, findings: F"
 #   make fuzz-ops-seeds   re-write the hand-made seeds into fuzz/c/ops-corpus
 # A finding: fuzz/run.sh replays it under ASan and says where it goes.
@@ -23,6 +24,8 @@ FO_FLAGS := -std=c11 -D_GNU_SOURCE -g -Wall -Wextra -Wno-deprecated-declarations
 FO_SAN   := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_OPS_TIME ?= 15
 FUZZ_TIME     ?= 3600
+FUZZ_JOBS     ?= 1
+export FUZZ_JOBS
 FO_GO_TARGETS := FuzzServerFeed FuzzClientFeed FuzzOps FuzzOpsConn
 
 .PHONY: fuzz-ops-quick fuzz-ops-regress fuzz-ops-afl fuzz-ops-seeds fuzz-long fuzz-ops-bins
@@ -60,12 +63,16 @@ fuzz-ops-quick: fuzz-ops-regress fuzz-ops-afl
 fuzz-ops-seeds: $(FO_DIR)/fuzz_ops_asan
 	$(FO_DIR)/fuzz_ops_asan -seeds fuzz/c/ops-corpus
 
-# Hours, outside CI: each target FUZZ_TIME seconds in turn (one core).
+# Hours, outside CI: each target FUZZ_TIME seconds in turn, on FUZZ_JOBS
+# cores for fuzz_ops (the others use one), or only FUZZ_TARGETS.
+FUZZ_TARGETS ?= fuzz_ops fuzz_engine $(FO_GO_TARGETS)
 fuzz-long: $(FO_DIR)/fuzz_ops_afl $(FO_DIR)/fuzz_ops_asan $(FZ_DIR)/fuzz_engine
 	@st=0; \
-	fuzz/run.sh afl fuzz_ops $(FUZZ_TIME) $(FO_DIR)/long $(FO_DIR)/fuzz_ops_afl $(FO_DIR)/fuzz_ops_asan \
-	    fuzz/c/ops-corpus fuzz/c/ops-regressions || st=1; \
-	fuzz/run.sh libfuzzer fuzz_engine $(FUZZ_TIME) $(FZ_DIR)/long $(FZ_DIR)/fuzz_engine \
-	    fuzz/c/corpus fuzz/c/regressions -- $(FUZZ_C_FLAGS) || st=1; \
-	for t in $(FO_GO_TARGETS); do fuzz/run.sh go $$t $(FUZZ_TIME) $(GO) ./sslbio || st=1; done; \
+	for t in $(FUZZ_TARGETS); do case $$t in \
+	  fuzz_ops) fuzz/run.sh afl fuzz_ops $(FUZZ_TIME) $(FO_DIR)/long $(FO_DIR)/fuzz_ops_afl \
+	      $(FO_DIR)/fuzz_ops_asan fuzz/c/ops-corpus fuzz/c/ops-regressions || st=1;; \
+	  fuzz_engine) fuzz/run.sh libfuzzer fuzz_engine $(FUZZ_TIME) $(FZ_DIR)/long $(FZ_DIR)/fuzz_engine \
+	      fuzz/c/corpus fuzz/c/regressions -- $(FUZZ_C_FLAGS) || st=1;; \
+	  *) fuzz/run.sh go $$t $(FUZZ_TIME) $(GO) ./sslbio || st=1;; \
+	esac; done; \
 	exit $$st
