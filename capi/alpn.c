@@ -7,13 +7,14 @@
 
 #include "engine_internal.h"
 
-/* Wire format of a comma-separated list into a new buffer the caller frees;
- * NULL if a name is empty or longer than 255 bytes, or memory ran out. */
-static unsigned char *alpn_wire(const char *list, size_t *out_len) {
+/* Wire format of a comma-separated list into *out, a new buffer the caller
+ * frees: SSLBIO_OK, SSLBIO_EINVAL if a name is empty or longer than 255
+ * bytes, SSLBIO_ENOMEM. */
+static int alpn_wire(const char *list, unsigned char **out, size_t *out_len) {
   size_t n = strlen(list);
   unsigned char *wire = malloc(n + 1);
   if (wire == NULL)
-    return NULL;
+    return SSLBIO_ENOMEM;
   size_t w = 0;
   const char *p = list;
   for (;;) {
@@ -21,7 +22,7 @@ static unsigned char *alpn_wire(const char *list, size_t *out_len) {
     size_t len = comma ? (size_t)(comma - p) : strlen(p);
     if (len == 0 || len > 255) {
       free(wire);
-      return NULL;
+      return SSLBIO_EINVAL;
     }
     wire[w++] = (unsigned char)len;
     memcpy(wire + w, p, len);
@@ -30,8 +31,9 @@ static unsigned char *alpn_wire(const char *list, size_t *out_len) {
       break;
     p = comma + 1;
   }
+  *out = wire;
   *out_len = w;
-  return wire;
+  return SSLBIO_OK;
 }
 
 /* Server callback: first of the server's protocols that the client offered;
@@ -53,20 +55,22 @@ int sslbio_ctx_set_alpn(sslbio_ctx *ctx, const char *protocols) {
   if (st != SSLBIO_OK)
     return st;
   size_t len = 0;
-  unsigned char *wire = alpn_wire(protocols, &len);
-  if (wire == NULL) {
-    sslbio__ctx_set_error(ctx, "sslbio: ALPN: bad protocol list \"%.64s\"", protocols);
-    return SSLBIO_EINVAL;
-  }
-  if (ctx->role == SSLBIO_CLIENT) {
-    int failed = SSL_CTX_set_alpn_protos(ctx->ssl_ctx, wire, (unsigned int)len) != 0;
+  unsigned char *wire = NULL; /* ours */
+  st = alpn_wire(protocols, &wire, &len);
+  if (st == SSLBIO_OK && ctx->role == SSLBIO_CLIENT) {
+    /* OpenSSL keeps its own copy. */
+    st = SSL_CTX_set_alpn_protos(ctx->ssl_ctx, wire, (unsigned int)len) == 0 ? SSLBIO_OK : SSLBIO_ENOMEM;
+    ERR_clear_error();
     free(wire);
-    if (failed) {
-      ERR_clear_error();
-      return SSLBIO_ENOMEM;
-    }
-    return SSLBIO_OK;
+    wire = NULL;
   }
+  if (st == SSLBIO_EINVAL)
+    sslbio__ctx_set_error(ctx, "sslbio: ALPN: bad protocol list \"%.64s\"", protocols);
+  else if (st == SSLBIO_ENOMEM)
+    sslbio__ctx_set_error(ctx, "sslbio: ALPN: out of memory");
+  if (st != SSLBIO_OK || wire == NULL)
+    return st;
+  /* Servers choose in select_alpn, from the context's own copy. */
   free(ctx->alpn_wire);
   ctx->alpn_wire = wire;
   ctx->alpn_len = len;

@@ -430,7 +430,10 @@ SSLBIO_API long sslbio_conn_client_alpn(const sslbio_conn *conn, char *buf, size
 /* Server, only while paused at the ClientHello: go on with ctx's
  * certificate and key, CA list, verify mode, ALPN protocols, ticket keys and
  * callbacks. Takes a reference on ctx (freezing it), drops the old one.
- * SSLBIO_OK, SSLBIO_EINVAL (not paused, a client context), or SSLBIO_ERROR. */
+ * SSLBIO_OK, SSLBIO_EINVAL (not paused, a client context), or SSLBIO_ERROR
+ * (OpenSSL refused, or memory ran out): then nothing changed, the engine is
+ * still paused on its current context, and the handshake can go on or be
+ * rejected. */
 SSLBIO_API int sslbio_conn_use_context(sslbio_conn *conn, sslbio_ctx *ctx);
 /* Server, only while paused at the ClientHello: fail the handshake with
  * the TLS alert (0..255, e.g. 112 unrecognized_name); the next handshake

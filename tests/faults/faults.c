@@ -1,6 +1,6 @@
 /* faults: sslbio under transport faults and allocation failure.
  *
- *   faults [all|chunks|transport|bogus|alloc|alloc-random]
+ *   faults [all|chunks|transport|bogus|alloc|alloc-api|alloc-random]
  *
  * chunks     1-byte reads/writes and random EAGAIN (would-block) on both
  *            sides, through the callback transport (sslbio_conn_set_transport)
@@ -20,6 +20,11 @@
  *            fails, once or from then on, for k swept over context setup and
  *            a whole connection. Every case ends in a clear status; ASan /
  *            valgrind then check nothing leaked or went out of bounds.
+ * alloc-api  (part of alloc) the same inside single public calls on
+ *            prepared engines: session export/import, peer certificate,
+ *            exporter, reset, context setters, ctx_new/conn_new, use_context
+ *            at the ClientHello, feeds in a fresh thread; each ends in a
+ *            clear status and leaves its engine usable or cleanly failed.
  * alloc-random  connections in a loop for FAULTS_SECONDS while whatever
  *            injects faults does so (run under `fiu-run -x -c 'enable_random
  *            name=libc/mm/...,probability=...'`): the process must survive.
@@ -29,6 +34,7 @@
 #include "fx.h"
 
 #include <openssl/crypto.h>
+#include <pthread.h>
 
 #ifndef FX_NO_FIU
 #define FIU_ENABLE 1 /* fiu_fail() is a no-op macro without it */
@@ -363,6 +369,241 @@ static void sweep(const char *name, void (*fn)(void), int step) {
          name, n, step, cases, alloc_ok, alloc_errors, fx_now() - t0);
 }
 
+/* ---- the public calls under allocation failure ----
+ * Each case prepares its engines with no fault armed, then the k-th
+ * allocation inside one call fails (once, or from k on): the call must
+ * return a clear status, and what it worked on must still be usable:
+ * nothing lost. Some run in a thread of their own, whose empty buffer
+ * cache makes the engine allocate its queue buffers there. */
+typedef struct api_case {
+  const char *name;
+  int fresh_thread;
+  void (*prepare)(void);
+  long (*call)(void); /* its status or length */
+  void (*after)(long st); /* checks, with no fault armed; frees */
+} api_case;
+
+static sslbio_conn *api_c, *api_s;
+static sslbio_ctx *api_ctx, *api_hello, *api_alt;
+static unsigned char api_der[8192];
+static long api_der_len;
+
+/* An established TLS 1.3 pair (mutual TLS, ALPN); the client has its ticket. */
+static void api_pair(void) {
+  api_c = sslbio_conn_new(cli[1][1], "localhost");
+  api_s = sslbio_conn_new(srv[1][1], NULL);
+  FX_CHECK(api_c && api_s && fx_pair_handshake(api_c, api_s), "api: setup handshake");
+  unsigned char b[64];
+  t_buf w = {0};
+  sslbio_conn_read(api_c, b, sizeof(b)); /* takes the ticket in */
+  t_move(api_s, &w, api_c);
+  sslbio_conn_read(api_c, b, sizeof(b));
+  t_buf_free(&w);
+}
+
+/* The pair still carries data both ways. */
+static void api_pair_works(const char *what) {
+  t_buf w = {0};
+  static const char msg[] = "still alive";
+  unsigned char b[64];
+  for (int d = 0; d < 2; d++) {
+    sslbio_conn *from = d ? api_s : api_c, *to = d ? api_c : api_s;
+    FX_CHECK(sslbio_conn_write(from, msg, sizeof(msg)) == (long)sizeof(msg), "%s: write after: %s", what,
+             fx_errmsg(from));
+    t_move(from, &w, to);
+    FX_CHECK(sslbio_conn_read(to, b, sizeof(b)) == (long)sizeof(msg) && memcmp(b, msg, sizeof(msg)) == 0,
+             "%s: read after: %s", what, fx_errmsg(to));
+  }
+  t_buf_free(&w);
+}
+
+static void api_pair_free(void) {
+  sslbio_conn_free(api_c), sslbio_conn_free(api_s);
+  api_c = api_s = NULL;
+}
+
+static int api_clean(long st) { return st == SSLBIO_ENOMEM || st == SSLBIO_ERROR; }
+
+static long call_session(void) { return sslbio_conn_session(api_c, api_der, sizeof(api_der)); }
+static void after_session(long st) {
+  FX_CHECK(st > 0 || api_clean(st), "session export: %ld", st);
+  api_pair_works("session export");
+  api_pair_free();
+}
+
+static void prepare_import(void) {
+  api_pair();
+  api_der_len = sslbio_conn_session(api_c, api_der, sizeof(api_der));
+  FX_CHECK(api_der_len > 0, "api: no session to import (%ld)", api_der_len);
+  api_pair_free();
+  api_c = sslbio_conn_new(cli[1][1], "localhost");
+  api_s = sslbio_conn_new(srv[1][1], NULL);
+}
+static long call_import(void) { return sslbio_conn_set_session(api_c, api_der, (size_t)api_der_len); }
+static void after_import(long st) {
+  FX_CHECK(st == SSLBIO_OK || st == SSLBIO_EINVAL || api_clean(st), "session import: %ld", st);
+  if (st == SSLBIO_OK) /* a failed import leaves a dead engine (the error stays) */
+    FX_CHECK(fx_pair_handshake(api_c, api_s), "session import: no handshake after [%s]", fx_errmsg(api_c));
+  api_pair_free();
+}
+
+static long call_pem(void) {
+  static char pem[8192];
+  return sslbio_conn_peer_certificate_pem(api_c, pem, sizeof(pem));
+}
+static void after_pem(long st) {
+  FX_CHECK(st > 0 || st == SSLBIO_ENOMEM, "peer certificate PEM: %ld", st);
+  api_pair_works("peer certificate PEM");
+  api_pair_free();
+}
+
+static long call_exporter(void) {
+  unsigned char km[48];
+  return sslbio_conn_export_keying_material(api_c, km, sizeof(km), "EXPORTER-faults", "ctx", 3);
+}
+static void after_exporter(long st) {
+  FX_CHECK(st == SSLBIO_OK || api_clean(st), "exporter: %ld", st);
+  api_pair_works("exporter");
+  api_pair_free();
+}
+
+static long call_reset(void) { return sslbio_conn_reset(api_c, "localhost"); }
+static void after_reset(long st) {
+  FX_CHECK(st == SSLBIO_OK || st == SSLBIO_ENOMEM, "reset: %ld", st);
+  if (st == SSLBIO_OK) {
+    FX_CHECK(sslbio_conn_reset(api_s, NULL) == SSLBIO_OK, "reset: server");
+    FX_CHECK(fx_pair_handshake(api_c, api_s), "reset: no handshake after [%s]", fx_errmsg(api_c));
+  }
+  api_pair_free();
+}
+
+static void prepare_ctx(void) { api_ctx = sslbio_ctx_new(SSLBIO_CLIENT); }
+static long call_alpn(void) { return sslbio_ctx_set_alpn(api_ctx, "h2,http/1.1"); }
+static long call_password(void) { return sslbio_ctx_set_key_password(api_ctx, "secret", 6); }
+static void after_setter(long st) {
+  FX_CHECK(st == SSLBIO_OK || st == SSLBIO_ENOMEM, "context setter: %ld", st);
+  if (st != SSLBIO_OK)
+    FX_CHECK(strstr(sslbio_ctx_error(api_ctx), "out of memory") != NULL, "setter failed without saying why: %s",
+             sslbio_ctx_error(api_ctx));
+  sslbio_ctx_free(api_ctx);
+  api_ctx = NULL;
+}
+
+static void prepare_nothing(void) {}
+static long call_ctx_new(void) {
+  api_ctx = sslbio_ctx_new(SSLBIO_SERVER);
+  return api_ctx ? SSLBIO_OK : SSLBIO_ENOMEM;
+}
+static long call_conn_new(void) {
+  api_c = sslbio_conn_new(cli[1][1], "localhost");
+  return api_c ? SSLBIO_OK : SSLBIO_ENOMEM;
+}
+static void after_new(long st) {
+  (void)st;
+  sslbio_ctx_free(api_ctx);
+  api_ctx = NULL;
+  if (api_c) { /* a new engine works */
+    api_s = sslbio_conn_new(srv[1][1], NULL);
+    FX_CHECK(fx_pair_handshake(api_c, api_s), "conn_new: no handshake after [%s]", fx_errmsg(api_c));
+  }
+  api_pair_free();
+}
+
+/* A server paused at the ClientHello, answered with another context. */
+static void prepare_hello(void) {
+  api_c = sslbio_conn_new(cli[0][1], "localhost");
+  api_s = sslbio_conn_new(api_hello, NULL);
+  t_buf w = {0};
+  sslbio_conn_handshake(api_c);
+  t_move(api_c, &w, api_s);
+  FX_CHECK(sslbio_conn_handshake(api_s) == SSLBIO_WANT_CLIENT_HELLO, "api: no ClientHello pause");
+  t_buf_free(&w);
+}
+static long call_use_context(void) { return sslbio_conn_use_context(api_s, api_alt); }
+static void after_use_context(long st) {
+  FX_CHECK(st == SSLBIO_OK || st == SSLBIO_ERROR, "use_context: %ld", st);
+  if (st != SSLBIO_OK && !alloc_persistent) /* from k on, the error record cannot be made either */
+    FX_CHECK(strstr(fx_errmsg(api_s), "use context") != NULL, "use_context failed without a message");
+  /* Failed or not, the handshake goes on (on the context in force). */
+  FX_CHECK(fx_pair_handshake(api_c, api_s), "use_context %ld: no handshake after [%s]", st, fx_errmsg(api_s));
+  api_pair_free();
+}
+
+/* Feeds in a thread whose buffer cache is empty: the queue allocates. */
+static void prepare_feed(void) { api_s = sslbio_conn_new(srv[0][1], NULL); }
+static long call_feed(void) { return sslbio_conn_feed(api_s, "\x16\x03\x01\x00\x05hello", 10); }
+static long call_feed_buffer(void) {
+  void *room;
+  long n = sslbio_conn_feed_buffer(api_s, &room);
+  return n > 0 ? sslbio_conn_feed_commit(api_s, 0) : n;
+}
+static void after_feed(long st) {
+  FX_CHECK(st >= 0 || st == SSLBIO_ENOMEM, "feed: %ld", st);
+  sslbio_conn_free(api_s);
+  api_s = NULL;
+}
+
+static long (*api_thread_call)(void);
+static long api_thread_st;
+static void *api_thread(void *arg) {
+  (void)arg;
+  api_thread_st = api_thread_call();
+  return NULL;
+}
+
+static const api_case api_cases[] = {
+    {"session export", 0, api_pair, call_session, after_session},
+    {"session import", 0, prepare_import, call_import, after_import},
+    {"peer certificate PEM", 0, api_pair, call_pem, after_pem},
+    {"exporter", 0, api_pair, call_exporter, after_exporter},
+    {"reset", 0, api_pair, call_reset, after_reset},
+    {"ctx_set_alpn", 0, prepare_ctx, call_alpn, after_setter},
+    {"ctx_set_key_password", 0, prepare_ctx, call_password, after_setter},
+    {"ctx_new", 0, prepare_nothing, call_ctx_new, after_new},
+    {"conn_new", 0, prepare_nothing, call_conn_new, after_new},
+    {"use_context at the ClientHello", 0, prepare_hello, call_use_context, after_use_context},
+    {"feed (a fresh thread)", 1, prepare_feed, call_feed, after_feed},
+    {"feed_buffer (a fresh thread)", 1, prepare_feed, call_feed_buffer, after_feed},
+};
+
+static long api_run(const api_case *c) {
+  if (!c->fresh_thread)
+    return c->call();
+  pthread_t t;
+  api_thread_call = c->call;
+  FX_CHECK(pthread_create(&t, NULL, api_thread, NULL) == 0, "pthread_create");
+  pthread_join(t, NULL);
+  return api_thread_st;
+}
+
+static void test_alloc_api(void) {
+  api_hello = fx_server_ctx(0, 0, 0), api_alt = fx_server_ctx(0, 0, 0);
+  FX_CHECK(api_hello && api_alt && sslbio_ctx_set_client_hello_pause(api_hello, 1) == SSLBIO_OK,
+           "api: contexts");
+  for (size_t i = 0; i < sizeof(api_cases) / sizeof(api_cases[0]); i++) {
+    const api_case *c = &api_cases[i];
+    c->prepare();
+    alloc_disarm();
+    alloc_count = 0;
+    long n = 0, st = api_run(c);
+    n = alloc_count;
+    c->after(st);
+    long failed = 0, cases = 0;
+    for (int persistent = 0; persistent < 2; persistent++)
+      for (long k = 1; k <= n + 1; k++, cases++) {
+        c->prepare();
+        alloc_arm(k, persistent);
+        st = api_run(c);
+        alloc_countdown = 0; /* disarmed; alloc_persistent tells after() which kind ran */
+        failed += st < 0;
+        c->after(st);
+      }
+    printf("alloc: %-44s %5ld allocations; failed the k-th (once, and from k on): %ld cases, %ld clean"
+           " errors, the rest completed\n", c->name, n, cases, failed);
+  }
+  sslbio_ctx_free(api_hello), sslbio_ctx_free(api_alt);
+}
+
 static void test_alloc(void) {
   /* Context setup is mostly PEM and X.509 parsing inside OpenSSL: a
    * coarser step keeps the run short. */
@@ -442,6 +683,8 @@ int main(int argc, char **argv) {
 #ifndef FX_NO_FIU
   if (all || strcmp(what, "alloc") == 0)
     test_alloc();
+  if (all || strcmp(what, "alloc") == 0 || strcmp(what, "alloc-api") == 0)
+    test_alloc_api();
 #endif
   free_contexts();
   printf("faults %s: %d checks, %d failures\n", what, fx_checks, fx_failures);

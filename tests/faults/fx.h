@@ -20,6 +20,7 @@
 #include <time.h>
 
 #include "sslbio.h"
+#include "../c/pair.h"
 
 /* Each program uses part of these helpers. */
 #pragma GCC diagnostic ignored "-Wunused-function"
@@ -123,6 +124,22 @@ static sslbio_ctx *fx_client_ctx(int kind, int min, int max) {
     return NULL;
   }
   return c;
+}
+
+/* Two engines handshake directly (pair.h's mover); 1 when both finished. */
+static int fx_pair_handshake(sslbio_conn *a, sslbio_conn *b) {
+  t_buf ab = {0}, ba = {0};
+  int done = 0;
+  for (int i = 0; i < 20 && !done; i++) {
+    sslbio_conn_handshake(a);
+    sslbio_conn_handshake(b);
+    t_move(a, &ab, b);
+    t_move(b, &ba, a);
+    done = sslbio_conn_is_handshake_done(a) && sslbio_conn_is_handshake_done(b);
+  }
+  t_buf_free(&ab);
+  t_buf_free(&ba);
+  return done;
 }
 
 /* ---- the simulated network ---- */

@@ -26,7 +26,6 @@
  *
  * Exit status 0 when every check held. */
 #include "fx.h"
-#include "../c/pair.h"
 
 #include <malloc.h>
 #include <openssl/err.h>
@@ -370,21 +369,6 @@ static void test_truncation(void) {
 
 /* ---- oversized records ---- */
 
-static int pair_handshake(sslbio_conn *a, sslbio_conn *b) {
-  t_buf ab = {0}, ba = {0};
-  int done = 0;
-  for (int i = 0; i < 20 && !done; i++) {
-    sslbio_conn_handshake(a);
-    sslbio_conn_handshake(b);
-    t_move(a, &ab, b);
-    t_move(b, &ba, a);
-    done = sslbio_conn_is_handshake_done(a) && sslbio_conn_is_handshake_done(b);
-  }
-  t_buf_free(&ab);
-  t_buf_free(&ba);
-  return done;
-}
-
 /* Feed `hdr` then `body_len` filler bytes, reading after each piece;
  * returns the first non-WANT status and how many bytes were accepted. */
 static long feed_record(sslbio_conn *c, const unsigned char *hdr, size_t nh, size_t body_len, size_t *accepted) {
@@ -433,7 +417,7 @@ static void test_oversize(void) {
     size_t limit = v ? 16384 + 256 : 16384 + 2048;
     for (int over = 0; over < 2; over++) {
       sslbio_conn *c = sslbio_conn_new(cc, "localhost"), *s = sslbio_conn_new(sc, NULL);
-      FX_CHECK(pair_handshake(c, s), "oversize: handshake");
+      FX_CHECK(fx_pair_handshake(c, s), "oversize: handshake");
       unsigned char buf[64];
       sslbio_conn_read(c, buf, sizeof(buf)); /* the TLS 1.3 ticket */
       size_t len = over ? limit + 1 : 16384 + 256;
@@ -548,7 +532,7 @@ static void test_alerts(void) {
   /* A flood of warning alerts (TLS 1.2 allows warnings): bounded. */
   {
     sslbio_conn *c = sslbio_conn_new(c12, "localhost"), *s = sslbio_conn_new(s12, NULL);
-    FX_CHECK(pair_handshake(c, s), "warn flood: handshake");
+    FX_CHECK(fx_pair_handshake(c, s), "warn flood: handshake");
     /* unencrypted warnings after the handshake are not even valid records:
      * send them before the handshake instead, to a fresh server. */
     sslbio_conn *s2 = sslbio_conn_new(s12, NULL);
@@ -624,7 +608,7 @@ static void test_stall(void) {
   /* Warm up caches (OpenSSL's lazy tables, the engine's buffer cache). */
   for (int i = 0; i < 20; i++) {
     sslbio_conn *a = sslbio_conn_new(cc, "localhost"), *b = sslbio_conn_new(sc, NULL);
-    pair_handshake(a, b);
+    fx_pair_handshake(a, b);
     sslbio_conn_free(a), sslbio_conn_free(b);
   }
   const char *names[] = {
@@ -663,7 +647,7 @@ static void test_stall(void) {
       case 3:
         e[i] = sslbio_conn_new(cc, "localhost");
         peer[i] = sslbio_conn_new(sc, NULL);
-        pair_handshake(e[i], peer[i]);
+        fx_pair_handshake(e[i], peer[i]);
         sslbio_conn_read(e[i], buf, sizeof(buf)); /* the ticket */
         break;
       }
@@ -695,7 +679,7 @@ static void test_regress(void) {
     int ver = v ? 0x0304 : 0x0303;
     sslbio_ctx *sc = fx_server_ctx(1, ver, ver), *cc = fx_client_ctx(1, ver, ver);
     sslbio_conn *c = sslbio_conn_new(cc, "localhost"), *s = sslbio_conn_new(sc, NULL);
-    FX_CHECK(pair_handshake(c, s), "regress mTLS resume: first handshake [%s] [%s]", fx_errmsg(c), fx_errmsg(s));
+    FX_CHECK(fx_pair_handshake(c, s), "regress mTLS resume: first handshake [%s] [%s]", fx_errmsg(c), fx_errmsg(s));
     unsigned char buf[64], der[8192];
     sslbio_conn_write(s, "x", 1);
     t_buf wire = {0};
@@ -707,7 +691,7 @@ static void test_regress(void) {
     sslbio_conn_free(c), sslbio_conn_free(s);
     c = sslbio_conn_new(cc, "localhost"), s = sslbio_conn_new(sc, NULL);
     FX_CHECK(sslbio_conn_set_session(c, der, (size_t)len) == SSLBIO_OK, "regress: set_session");
-    int ok = pair_handshake(c, s);
+    int ok = fx_pair_handshake(c, s);
     FX_CHECK(ok, "regress mTLS resume (%s): resumed handshake failed: client [%s] server [%s]",
              v ? "TLS 1.3" : "TLS 1.2", fx_errmsg(c), fx_errmsg(s));
     char pem[4096];
