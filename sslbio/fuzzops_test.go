@@ -37,8 +37,10 @@ package sslbio
 //	13 reset: close both engines and handshake a new pair on the same
 //	   Contexts (f&2: Engine.Reset instead), answering its hooks with the
 //	   next byte; f&1: the client resumes the session op 14 saved. Both
-//	   sides agree on DidResume; it is false without a session and true
-//	   when plain TLS 1.3 (scenario 0) offered one. The model starts afresh.
+//	   sides agree on DidResume; it is false without a session, true when
+//	   plain TLS 1.3 (scenario 0) offered one, and false for a session
+//	   whose client certificate the server's VerifyPeerCertificate refused.
+//	   The model starts afresh.
 //	14 session: f 0 save the client's Session(); f 1 SetSession of input
 //	   bytes on a fresh engine is refused and leaves it working; f 2
 //	   SetSession on the pair's engines (after the handshake, or on the
@@ -346,12 +348,16 @@ type opsRun struct {
 	buf     []byte
 	moved   int    // ciphertext drained and fed: progress
 	session []byte // the client's session saved by op 14
+	// sessionRefused: the saved session's handshake was refused by the
+	// server's VerifyPeerCertificate; it must never resume.
+	sessionRefused bool
 	// of the current pair's handshake
-	answers  int // the hooks' answers (opsHello*, opsRefuse*)
-	hellos   int
-	verifies [2]int
-	switched bool // GetContextForClient moved the server to x.alt
-	keylog   [2][]string
+	answers     int // the hooks' answers (opsHello*, opsRefuse*)
+	hellos      int
+	verifies    [2]int
+	switched    bool // GetContextForClient moved the server to x.alt
+	certRefused bool // the server's VerifyPeerCertificate refused the client
+	keylog      [2][]string
 }
 
 func (r *opsRun) fatalf(format string, args ...any) {
@@ -362,7 +368,7 @@ func (r *opsRun) fatalf(format string, args ...any) {
 // newPair puts engines ce and se in place with a fresh model.
 func (r *opsRun) newPair(ce, se *Engine, answers int) {
 	r.s = [2]*opsSide{{e: ce, who: 0}, {e: se, who: 1}}
-	r.answers, r.hellos, r.verifies, r.switched = answers, 0, [2]int{}, false
+	r.answers, r.hellos, r.verifies, r.switched, r.certRefused = answers, 0, [2]int{}, false, false
 	r.keylog = [2][]string{}
 }
 
@@ -434,6 +440,8 @@ func (r *opsRun) verifyPeer(who int, raw [][]byte, chains [][]*x509.Certificate)
 	alert := ""
 	if who == 0 {
 		alert = "alert"
+	} else {
+		r.certRefused = true
 	}
 	r.refuse(who, alert, err, ErrVerify)
 	return err
@@ -557,9 +565,10 @@ func (r *opsRun) establish(resumeOffered bool) {
 		}
 		refused = true
 		peer := r.s[1-me.who]
-		if me.failed == nil {
-			r.fatalf("side %d's hook refused, the side did not fail", me.who)
+		if me.failed == nil || me.e.ConnectionState().HandshakeComplete {
+			r.fatalf("side %d's hook refused, the side did not fail (%v)", me.who, me.failed)
 		}
+		r.check(me, "handshake", me.e.Handshake()) // the same error again
 		if me.peerAlert != "" && (peer.failed == nil || !strings.Contains(peer.failed.Error(), me.peerAlert)) {
 			r.fatalf("side %d's hook refused; its peer's error %v does not name %q", me.who, peer.failed, me.peerAlert)
 		}
@@ -575,6 +584,9 @@ func (r *opsRun) establish(resumeOffered bool) {
 	cs := [2]ConnectionState{r.s[0].e.ConnectionState(), r.s[1].e.ConnectionState()}
 	r.checkStates(cs)
 	resumed := cs[0].DidResume
+	if resumed && r.sessionRefused {
+		r.fatalf("resumed a session whose client certificate the server's VerifyPeerCertificate refused")
+	}
 	if resumed && !resumeOffered || !resumed && resumeOffered && r.x.plain13 {
 		r.fatalf("DidResume %v with a session offered: %v", resumed, resumeOffered)
 	}
@@ -590,7 +602,11 @@ func (r *opsRun) establish(resumeOffered bool) {
 	if r.x.hello && r.hellos != 1 {
 		r.fatalf("GetContextForClient called %d times", r.hellos)
 	}
-	if want := map[bool]int{true: 0, false: 1}[resumed]; r.x.verify && r.verifies != [2]int{want, want} {
+	want := 1 // a resumption verifies nothing
+	if resumed {
+		want = 0
+	}
+	if r.x.verify && r.verifies != [2]int{want, want} {
 		r.fatalf("VerifyPeerCertificate called %v times (resumed %v)", r.verifies, resumed)
 	}
 	if r.x.keylog {
@@ -664,7 +680,7 @@ func (r *opsRun) sessionOp(f int) {
 			r.fatalf("Session: %v", err)
 		}
 		if sess != nil {
-			r.session = sess
+			r.session, r.sessionRefused = sess, r.certRefused
 		}
 	case 1: // garbage on a fresh engine: refused, the engine still works
 		garbage := r.in.bytes(r.in.u8())
