@@ -4,69 +4,99 @@ package sslbio
 // (fuzz/c/fuzz_ops.h). Go cannot fork, so each input pays for its
 // handshakes: these runs are far slower than the C target's.
 //
-// FuzzOps drives two Engines in memory. data[0] & 7 picks the scenario:
+// FuzzOps drives a client and a server Engine in memory. data[0] & 7 picks
+// the scenario (its Contexts are made once per process):
 //
-//	0 TLS 1.3            1 TLS 1.2
-//	2 mutual TLS 1.3 + ALPN, key log   3 the same on TLS 1.2
-//	4 GetContextForClient, TLS 1.3    5 the same on TLS 1.2
-//	6 VerifyPeerCertificate on both sides (mutual TLS), TLS 1.3   7 on TLS 1.2
+//	0 TLS 1.3                          1 TLS 1.2
+//	2 mutual TLS 1.3, ALPN, key log    3 the same on TLS 1.2
+//	4 GetContextForClient, TLS 1.3     5 the same on TLS 1.2
+//	  (the client offers ALPN, which only the other server Context has;
+//	  key log on both sides)
+//	6 VerifyPeerCertificate on both sides, mutual TLS 1.3, key log
+//	7 the same on TLS 1.2
 //
-// and data[0] >> 3 answers the hooks of the first handshake (opsAnswer*:
-// go on, switch to another server Context, ErrUnrecognizedName, another
-// error, a client Context; accept or refuse a certificate). The hooks check
-// what they are called with (the SNI, the ALPN offer, the peer's leaf and
-// the chains to the CA) and that they run once per handshake. The pair is
-// handshaken honestly, then checked: without a refusal both sides are
-// established, agree on ConnectionState (version, cipher, group, ALPN,
-// resumption, tls-unique, exporters), logged the same key log lines, and
-// the client holds a resumable session; with one, the refusing side failed
-// with an error wrapping the hook's, and its peer with the alert (except
-// after a server's VerifyPeerCertificate refusal, which sends none).
+// data[0] >> 3 answers the hooks of the first handshake (opsHello*,
+// opsRefuse*): GetContextForClient goes on, switches to another server
+// Context (another leaf, ALPN h2) or to its own, returns an error wrapping
+// ErrUnrecognizedName, another error, or a client Context; each side's
+// VerifyPeerCertificate accepts or refuses. The hooks check their
+// arguments (SNI "localhost", the client's ALPN offer, the peer's leaf
+// first, chains ending at the CA) and run at most once per handshake. The
+// pair is handshaken with honest rounds until nothing moves, then checked.
+// Without a refusal: both sides established; their ConnectionState agree
+// (version, cipher, group, ALPN as configured, DidResume, server name,
+// tls-unique, peer certificates: the server's leaf, or the other
+// Context's after a switch, and the client's in mutual TLS); each hook ran
+// once (VerifyPeerCertificate not at all on a resumption); both key logs
+// hold the same lines, as many as a handshake logs; the client holds a
+// resumable session. With a refusal: the refusing side failed with an error
+// wrapping the hook's (ErrInvalid for a client Context; ErrVerify too for
+// a certificate), is not established and keeps that error; its peer failed
+// with the alert, except after a server's VerifyPeerCertificate refusal,
+// which sends none.
 //
 // The rest of the input is a list of operations: an opcode byte (bit 7
 // the side, bits 5-6 a variant f, bits 0-4 the operation) and its argument
-// bytes; missing bytes read as 0.
+// bytes; missing bytes read as 0. Operations 0-12 and their encoding are
+// those of the first version of this target (its seed corpus still means
+// the same).
 //
 //	0  feed k bytes of the peer's ciphertext (f 1: split, f 2: a byte flipped)
 //	1  drain into an n-byte buffer
 //	2  Write n bytes (f&2: up to 36000)   3  WriteDrain into an n2-byte buffer
-//	4  Read into n bytes                  5  FeedRead of k bytes
+//	4  Read into an n-byte buffer         5  FeedRead of k bytes
 //	6  KeyUpdate (f&1: ask the peer)      7  Shutdown
 //	8  FeedEOF    9  Wants agrees with PendingOut    10  drop this side's wire
 //	11 zero-copy feed, partial commit     12 zero-copy drain, partial commit
 //	13 reset: close both engines and handshake a new pair on the same
-//	   Contexts (f&2: Engine.Reset instead), answering its hooks with the
-//	   next byte; f&1: the client resumes the session op 14 saved. Both
-//	   sides agree on DidResume; it is false without a session, true when
-//	   plain TLS 1.3 (scenario 0) offered one, and false for a session
-//	   whose client certificate the server's VerifyPeerCertificate refused.
-//	   The model starts afresh.
+//	   Contexts (f&2: Engine.Reset both instead), the next byte answering
+//	   its hooks; f&1: the client resumes the session op 14 saved. Checked
+//	   as the first handshake, and DidResume is false without a session,
+//	   true when plain TLS 1.3 (scenario 0) offered one, and false for a
+//	   session whose client certificate the server's VerifyPeerCertificate
+//	   refused. The model starts afresh.
 //	14 session: f 0 save the client's Session(); f 1 SetSession of input
 //	   bytes on a fresh engine is refused and leaves it working; f 2
-//	   SetSession on the pair's engines (after the handshake, or on the
-//	   server) is refused; f 3 the saved session fits a fresh client for
+//	   SetSession on the pair's engines (after the handshake started, or on
+//	   the server) is refused; f 3 the saved session fits a fresh client for
 //	   "localhost", not one for "127.0.0.1"
-//	15 info: both sides' ConnectionState agree, and ExportKeyingMaterial
-//	   with an input-chosen label, length and context (f: nil, empty,
-//	   input bytes) is equal on both sides (or refused on both)
+//	15 info: once both sides are established and alive, their
+//	   ConnectionState agree as above, and ExportKeyingMaterial with an
+//	   input-chosen label, length and context (f: nil, empty, input bytes)
+//	   gives the same bytes on both sides, from the Engine and from its
+//	   state, or is refused on both (a length of 0, a reserved label on
+//	   TLS 1.2, a NUL byte in the label); a nil context differs from an
+//	   empty one on TLS 1.2 only. Before that, no exporter succeeds on a
+//	   side whose handshake is not complete.
 //	16 Handshake on this side
 //	17-31 one honest round (Read, drain, feed, both sides)
 //
-// The model checks that each side reads exactly the bytes the other wrote,
-// in order; that a side whose stream was not tampered with (nor fed EOF,
-// nor refused by a hook, nor whose peer failed) never fails; that a failed
-// side keeps failing with the same error; that PendingOut and Wants agree.
-// At the end, honest rounds until nothing moves, then an honest pair has
-// delivered every byte written.
+// The model checks after every call that each side reads exactly the bytes
+// the other wrote, in order; that a side whose stream was not tampered
+// with (nor fed EOF, nor refused by a hook, nor whose peer failed) never
+// fails; that a failed side keeps failing with the same error; that
+// PendingOut follows Drain and agrees with Wants. At the end, honest rounds
+// until nothing moves, then an honest pair has delivered every byte written.
 //
-// FuzzOpsConn does the same for the net.Conn adapter over an in-memory
-// pipe. data[0] % 4: 0 TLS 1.3, 1 TLS 1.2, 2 mutual TLS 1.3 with ALPN,
-// 3 mutual TLS 1.2 with ALPN. Operations (bit 7 the side, bits 0-2 the
-// operation, bits 5-6 a variant): 0 Write n bytes, 1 Read up to n of what
-// the peer wrote, 2 KeyUpdate, 3 CloseWrite, 4 info (as 15 above), 5 save
-// the client's Session(), 6 reconnect (close both, a new pipe, bit 5: the
-// client resumes the saved session; both agree on DidResume), 7 SetSession
-// misuse (an established Conn, a server, garbage) is refused.
+// FuzzOpsConn drives the net.Conn adapter (Client, Server) over an
+// in-memory pipe. data[0] % 4: 0 TLS 1.3, 1 TLS 1.2, 2 mutual TLS 1.3 with
+// ALPN, 3 mutual TLS 1.2 with ALPN; after each handshake both sides'
+// ConnectionState agree (as above). Operations: bit 7 the side, bits 0-2
+// the operation (0-3 as in the first version, whose inputs left bits 2-4
+// clear), bits 5-6 a variant:
+//
+//	0 Write n bytes (refused after CloseWrite)
+//	1 Read up to n of what the peer wrote: exactly its bytes, in order
+//	2 KeyUpdate (bit 5: ask the peer)      3 CloseWrite
+//	4 info: ConnectionState and PeerChain agree, the exporter as op 15 above
+//	5 save the client's Session() (a TLS 1.3 client may read its ticket)
+//	6 reconnect: close both Conns, a new pipe and pair (bit 5: the client
+//	  resumes the saved session), handshake; both agree on DidResume,
+//	  which is false without a session; the model starts afresh
+//	7 SetSession is refused on both established Conns (the saved session,
+//	  or input bytes with bit 5) and, with input bytes, on a new client
+//
+// At the end every byte written is read, then io.EOF after a CloseWrite.
 
 import (
 	"bytes"
