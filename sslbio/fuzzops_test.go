@@ -931,8 +931,9 @@ func FuzzOps(f *testing.F) {
 	f.Add([]byte{7, 0x2e, 5, 1, 2, 3, 4, 5, 0x4e, 0x0e, 0x6e, 0x4d, 24, 0x2d, 16, 0x0d, 0})
 	// An exporter label with a NUL byte.
 	f.Add([]byte{0, 0x0f, 5, 3, 'E', 0, 'x', 0, 16})
-	// TLS 1.2: Engine.Reset resuming, Handshake on both sides, info.
-	f.Add([]byte{1, 0x0e, 0x6d, 0, 0x10, 0x90, 0x0f, 2, 0, 12, 0x02, 0, 5, 0x14})
+	// TLS 1.2: Engine.Reset resuming, Handshake on both sides, info (no
+	// context, then an empty one).
+	f.Add([]byte{1, 0x0e, 0x6d, 0, 0x10, 0x90, 0x0f, 2, 0, 12, 0x02, 0, 5, 0x14, 0x2f, 0, 0, 24})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		if len(data) == 0 {
 			return
