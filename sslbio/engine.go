@@ -225,6 +225,9 @@ func (e *Engine) KeyUpdate(updatePeer bool) error {
 	}
 	st := C.sslbio_conn_key_update(e.c, boolInt(updatePeer))
 	runtime.KeepAlive(e)
+	if e.hooks != nil {
+		e.afterCall(C.long(st)) // the new secret's key log line (no pause after the handshake)
+	}
 	if st != C.SSLBIO_OK {
 		return e.statusError(st)
 	}

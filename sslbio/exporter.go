@@ -10,6 +10,7 @@ import "C"
 import (
 	"crypto/tls"
 	"runtime"
+	"strings"
 	"sync"
 	"unsafe"
 
@@ -28,7 +29,8 @@ var reservedExporterLabels = map[string]bool{
 // ExportKeyingMaterial returns length bytes of keying material for label
 // and context (RFC 5705, RFC 8446 7.5), as crypto/tls's: a nil context is
 // no context, distinct from an empty one in TLS 1.2. It fails before the
-// handshake completed.
+// handshake completed, and for a label with a NUL byte (ErrInvalid: the C
+// library takes the label as a C string).
 func (e *Engine) ExportKeyingMaterial(label string, context []byte, length int) ([]byte, error) {
 	const op = "export keying material"
 	if e.c == nil {
@@ -36,6 +38,9 @@ func (e *Engine) ExportKeyingMaterial(label string, context []byte, length int) 
 	}
 	if length <= 0 {
 		return nil, sslerr.Invalid(op, "length must be positive")
+	}
+	if strings.IndexByte(label, 0) >= 0 { // C would see it cut short: other keying material
+		return nil, sslerr.Invalid(op, "the label contains a NUL byte")
 	}
 	if reservedExporterLabels[label] && C.sslbio_conn_protocol_version(e.c) < tls.VersionTLS13 {
 		return nil, sslerr.Invalid(op, "reserved label "+label)

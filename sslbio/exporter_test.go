@@ -145,6 +145,12 @@ func TestExporterBadCalls(t *testing.T) {
 	b, err := l.s.ExportKeyingMaterial("EXPERIMENTAL x", []byte("c"), 16)
 	require.NoError(t, err)
 	require.Equal(t, a, b)
+	// A NUL byte would cut the label short in C: the keying material of
+	// "EXPERIMENTAL x" instead of crypto/tls's for the whole label.
+	_, err = l.c.ExportKeyingMaterial("EXPERIMENTAL x\x00y", nil, 16)
+	require.ErrorIs(t, err, ErrInvalid)
+	_, err = l.s.ConnectionState().ExportKeyingMaterial("\x00", nil, 16)
+	require.ErrorIs(t, err, ErrInvalid)
 	require.NoError(t, l.c.Close())
 	_, err = l.c.ExportKeyingMaterial("EXPERIMENTAL x", nil, 8)
 	require.ErrorIs(t, err, ErrClosed)

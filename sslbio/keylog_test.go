@@ -156,3 +156,33 @@ func TestKeyLogConcurrentConnections(t *testing.T) {
 	slices.Sort(want)
 	require.Equal(t, want, all)
 }
+
+// A TLS 1.3 key update's new traffic secret is written when KeyUpdate
+// returns, by the Engine and by the Conn: not left for the Context's next
+// engine call (another connection's, or none if this one closes first).
+func TestKeyLogKeyUpdate(t *testing.T) {
+	updated := func(t *testing.T, log *syncBuffer, before int) {
+		t.Helper()
+		lines := keyLines(t, log.String())
+		require.Len(t, lines, before+1, "written when KeyUpdate returns")
+		require.True(t, slices.ContainsFunc(lines, func(l string) bool {
+			return strings.HasPrefix(l, "CLIENT_TRAFFIC_SECRET_N ")
+		}), "the client's new secret")
+	}
+	t.Run("Engine", func(t *testing.T) {
+		log := &syncBuffer{}
+		l := enginePair(t, []func(*Config){func(c *Config) { c.KeyLogWriter = log }}, nil, nil)
+		before := len(keyLines(t, log.String()))
+		require.NoError(t, l.c.KeyUpdate(false))
+		updated(t, log, before)
+	})
+	t.Run("Conn", func(t *testing.T) {
+		log := &syncBuffer{}
+		c, peer := connVsGoServer(t, clientContext(t, func(c *Config) { c.KeyLogWriter = log }), goServerConfig(pki()), echo)
+		require.NoError(t, c.Handshake())
+		before := len(keyLines(t, log.String()))
+		require.NoError(t, c.KeyUpdate(false))
+		updated(t, log, before)
+		connClose(t, c, peer)
+	})
+}
