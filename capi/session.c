@@ -96,6 +96,10 @@ void sslbio__session_cache_free(sslbio_ctx *ctx) {
 long sslbio_conn_session(const sslbio_conn *conn, void *der, size_t cap) {
   if (!sslbio__conn_ok(conn) || (der == NULL && cap > 0))
     return SSLBIO_EINVAL;
+  /* OpenSSL calls a TLS 1.2 session resumable before the handshake ends
+   * (even one that then fails): only a finished handshake's is exported. */
+  if (!conn->handshake_done || conn->dead)
+    return 0;
   SSL_SESSION *sess = SSL_get1_session(conn->ssl); /* our reference */
   if (sess == NULL)
     return 0;

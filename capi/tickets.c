@@ -108,6 +108,12 @@ static int ticket_cb(SSL *ssl, unsigned char name[16], unsigned char *iv,
       keys_of(conn != NULL ? conn->ctx->ssl_ctx : SSL_get_SSL_CTX(ssl));
   if (t == NULL) /* a context switched to a wrapped SSL_CTX: no ticket */
     return 0;
+  /* A TLS 1.2 server seals its ticket in the flight that ends the
+   * handshake, before a deferred verify decision: no ticket then (an empty
+   * one goes out), or a client the application refuses could resume past
+   * it. (TLS 1.3 tickets wait for the answer: verify.c.) */
+  if (enc && conn != NULL && conn->verify_state == SSLBIO__VERIFY_PENDING)
+    return 0;
   int ret = enc ? -1 : 0;
   pthread_mutex_lock(&t->lock);
   if (enc) {

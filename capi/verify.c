@@ -6,8 +6,9 @@
  * goes on). OpenSSL 3.0 offers that to clients only, so a server lets
  * OpenSSL finish and holds the handshake's completion back itself: the
  * engine reports SSLBIO_WANT_VERIFY, releases no application data (reads
- * drive the handshake through SSL_do_handshake first) and issues its TLS
- * 1.3 tickets only once the answer is yes. */
+ * drive the handshake through SSL_do_handshake first), issues its TLS
+ * 1.3 tickets only once the answer is yes and no TLS 1.2 ticket while it
+ * waits (tickets.c), and on a no drops what it queued and the session. */
 #include <stdio.h>
 #include <string.h>
 
@@ -141,7 +142,15 @@ int sslbio_conn_verify_done(sslbio_conn *conn, int accept) {
              "rejected by the verify callback (deferred decision)");
   if (accept || conn->role == SSLBIO_CLIENT)
     return SSLBIO_OK; /* a client's OpenSSL asks app_verify again */
-  /* A server's OpenSSL already went on: the engine fails the handshake. */
+  /* A server's OpenSSL already went on: the engine fails the handshake.
+   * What it queued since (TLS 1.2: its last flight) never reaches the
+   * client, and the session leaves any server-side cache (a wrapped
+   * SSL_CTX may keep one), so the refused client cannot resume it. */
+  sslbio__out_consume(conn, conn->out.len);
+  SSL_SESSION *sess = SSL_get0_session(conn->ssl); /* borrowed */
+  if (sess != NULL)
+    SSL_CTX_remove_session(SSL_get_SSL_CTX(conn->ssl), sess);
+  sslbio__clear_queue();
   if (conn->verify_openssl == X509_V_OK)
     conn->verify_openssl = X509_V_ERR_APPLICATION_VERIFICATION;
   SSL_set_verify_result(conn->ssl, conn->verify_openssl);

@@ -396,8 +396,9 @@ SSLBIO_API struct ssl_st *sslbio_conn_openssl(const sslbio_conn *conn);
 
 /* Sessions. */
 /* DER of the session for resumption into buf. Returns the length needed
- * (copy made only when cap is enough), 0 while not resumable (TLS 1.3: until
- * the ticket was read), or SSLBIO_EINVAL / SSLBIO_ENOMEM. */
+ * (copy made only when cap is enough), 0 while not resumable (before the
+ * handshake completed, after a failure, TLS 1.3: until the ticket was read),
+ * or SSLBIO_EINVAL / SSLBIO_ENOMEM. */
 SSLBIO_API long sslbio_conn_session(const sslbio_conn *conn, void *der, size_t cap);
 /* Client, before the handshake: resume the DER session (copied). Refuses
  * (SSLBIO_EINVAL, message in sslbio_conn_error) a session issued for another
@@ -470,7 +471,11 @@ SSLBIO_API int sslbio_ctx_set_verify_callback(sslbio_ctx *ctx, sslbio_verify_fn 
  * is pending. Same thread rules as every conn call: a worker thread that
  * decides hands the answer to the thread driving the engine. A server
  * holds the handshake's completion back meanwhile: no application data is
- * released and no TLS 1.3 ticket issued before the answer. */
+ * released and no TLS 1.3 ticket issued before the answer; a TLS 1.2 server
+ * issues none at all then (its ticket would be sealed before the answer),
+ * and a refusal drops whatever the engine still holds to drain (TLS 1.2:
+ * its last flight; wants() asks for no drain while the decision is
+ * pending) and the session. */
 SSLBIO_API int sslbio_conn_verify_done(sslbio_conn *conn, int accept);
 
 /* Session ticket keys (server): len/32 keys of 32 random bytes, len a

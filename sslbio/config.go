@@ -104,6 +104,8 @@ type Config struct {
 	// once OpenSSL finished its side of the handshake: the client may then
 	// consider the handshake complete, and sees a refusal as the end of the
 	// connection, without an alert (the server sends no application data
-	// and no session ticket before the answer).
+	// and no session ticket before the answer; on TLS 1.2, where the
+	// ticket would be sealed before it, no ticket at all, so such clients
+	// do not resume).
 	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
 }

@@ -24,6 +24,20 @@ static void step(t_link *l) {
   }
 }
 
+/* Like step, but from the server's verify pause on its output stays queued
+ * (what an application that waits for wants() does). */
+static void step_to_server_pause(t_link *l) {
+  for (int round = 0; round < 64 && l->sst != SSLBIO_WANT_VERIFY; round++) {
+    if (is_want(l->cst))
+      l->cst = sslbio_conn_handshake(l->c);
+    t_move(l->c, &l->c2s, l->s);
+    if (is_want(l->sst))
+      l->sst = sslbio_conn_handshake(l->s);
+    if (l->sst != SSLBIO_WANT_VERIFY)
+      t_move(l->s, &l->s2c, l->c);
+  }
+}
+
 static sslbio_ctx *server_with_alpn(const char *alpn) {
   sslbio_ctx *ctx = t_server_ctx();
   if (ctx != NULL && alpn != NULL)
@@ -311,8 +325,9 @@ static void server_deferred(int version, int accept) {
   CHECK_EQ(sslbio_ctx_set_verify_callback(s, answer_with, &v), SSLBIO_OK);
   t_link l;
   REQUIRE(t_link_init(&l, c, s, "localhost"));
-  step(&l);
+  step_to_server_pause(&l);
   CHECK_ST(l.s, l.sst, SSLBIO_WANT_VERIFY);
+  CHECK_EQ(sslbio_conn_pending_out(l.s) > 0, version == TLS1_2_VERSION); /* TLS 1.2: the last flight */
   CHECK_EQ(v.calls, 1);
   CHECK_EQ(v.seen_result, 0);
   CHECK(v.chain >= 1);
@@ -326,6 +341,12 @@ static void server_deferred(int version, int accept) {
   CHECK_ST(l.s, sslbio_conn_write(l.s, "x", 1), SSLBIO_WANT_VERIFY);
   CHECK_EQ(sslbio_conn_verify_done(l.s, accept), SSLBIO_OK);
   if (!accept) {
+    /* Nothing OpenSSL queued after its handshake (TLS 1.2: its last
+     * flight) goes out, and the refused client has no session to resume. */
+    CHECK_EQ(sslbio_conn_pending_out(l.s), 0);
+    t_pump(&l);
+    CHECK_EQ(sslbio_conn_is_handshake_done(l.c), version == TLS1_3_VERSION); /* 1.3 clients finish first */
+    CHECK_EQ(sslbio_conn_session(l.c, NULL, 0), 0);
     CHECK_ST(l.s, sslbio_conn_handshake(l.s), SSLBIO_ERROR);
     CHECK_EQ(sslbio_conn_verify_result(l.s), 50);
     CHECK_STR_HAS(t_errmsg(l.s), "rejected");
@@ -340,6 +361,8 @@ static void server_deferred(int version, int accept) {
       /* The ticket held for the decision arrives now. */
       CHECK_ST(l.c, sslbio_conn_read(l.c, buf, sizeof(buf)), SSLBIO_WANT_READ);
       CHECK(sslbio_conn_session(l.c, NULL, 0) > 0);
+    } else { /* a TLS 1.2 ticket would have been sealed before the answer: none */
+      CHECK_EQ(sslbio_conn_session(l.c, NULL, 0), 0);
     }
     CHECK(t_transfer(&l, l.c, l.s, 4000, 900));
   }
@@ -350,6 +373,7 @@ static void server_deferred(int version, int accept) {
 static void test_verify_deferred_server_tls13(void) { server_deferred(TLS1_3_VERSION, 1); }
 static void test_verify_deferred_server_tls12(void) { server_deferred(TLS1_2_VERSION, 1); }
 static void test_verify_deferred_server_reject(void) { server_deferred(TLS1_3_VERSION, 0); }
+static void test_verify_deferred_server_reject_tls12(void) { server_deferred(TLS1_2_VERSION, 0); }
 
 /* ---- ticket keys ---- */
 
@@ -417,6 +441,7 @@ int main(int argc, char **argv) {
   T_RUN(test_verify_deferred_server_tls13);
   T_RUN(test_verify_deferred_server_tls12);
   T_RUN(test_verify_deferred_server_reject);
+  T_RUN(test_verify_deferred_server_reject_tls12);
   T_RUN(test_ticket_keys_shared_and_rotated);
   return t_done();
 }
