@@ -174,13 +174,17 @@ static void write_seeds(const char *dir) {
                               SRV | FZO_VERIFY | F(1), 0x90, 19, 4, FZO_VERIFY, 0};
   const uint8_t verify_s_no[] = {6, SRV | FZO_VERIFY, 0x10, SRV | FZO_HANDSHAKE, 20, FZO_READ, 0, 40,
                                  SRV | FZO_INFO, 0x60};
+  /* TLS 1.2, the server refuses the client's certificate after OpenSSL's
+   * handshake: the client must have no session to resume with */
+  const uint8_t verify_s12_no[] = {7, SRV | FZO_VERIFY, 0x10, FZO_PUMP, 4, FZO_SESSION, FZO_RESET | F(1),
+                                   FZO_PUMP, 6, FZO_INFO, 3};
   const uint8_t tls12[] = {1, FZO_KEY_UPDATE, FZO_WRITE | F(1), 0x20, 0, 0x00, 0x10, SRV | FZO_READ | F(1), 0x20, 0,
                            0xff, 0xff, SRV | FZO_SHUTDOWN, SRV | FZO_SHUTDOWN, FZO_HANDSHAKE, 20, FZO_SHUTDOWN,
                            FZO_READ, 0, 5};
 #define SEED(x) put_seed(dir, "seed-" #x, x, sizeof(x))
   SEED(data), SEED(closing), SEED(flip), SEED(inject), SEED(eof), SEED(resume), SEED(transport);
   SEED(transport_fail), SEED(mid), SEED(hello_go), SEED(hello_reject), SEED(verify_c), SEED(verify_s);
-  SEED(verify_s_no), SEED(tls12);
+  SEED(verify_s_no), SEED(verify_s12_no), SEED(tls12);
   uint8_t big[64];
   for (int s = 0; s < FZO_SCENARIOS; s++) { /* a bare start per pair: the honest finish */
     big[0] = (uint8_t)s;

@@ -3,7 +3,7 @@
  * fzo_setup() builds, once, a set of client/server pairs in every state
  * worth starting from (established TLS 1.3, TLS 1.2, mutual TLS with ALPN,
  * mid-handshake, paused at the ClientHello, paused for a deferred verify
- * decision on either side). Each input then runs in a copy of that process
+ * decision on either side, the server's on TLS 1.3 and on TLS 1.2). Each input then runs in a copy of that process
  * (a fork: AFL++'s deferred fork server, or fuzz_ops_main.c's replay
  * driver), so no input pays for a handshake it does not want.
  *
@@ -78,6 +78,7 @@ typedef struct fzo_side {
   int may_hello_pause;  /* server, context with the ClientHello pause */
   int may_verify_pause; /* context with a verify callback */
   int paused;           /* the last call returned WANT_CLIENT_HELLO / WANT_VERIFY */
+  int refused;          /* this side refused the peer's certificate (this handshake) */
   /* callback transport */
   int transport;
   int recv_budget, send_budget; /* bytes per call budget; < 0: unlimited */
@@ -89,14 +90,14 @@ typedef struct fzo_pair {
   uint32_t epoch; /* bumps at reset: a new pattern */
 } fzo_pair;
 
-#define FZO_SCENARIOS 7
+#define FZO_SCENARIOS 8
 #define FZO_MAX_OPS 96 /* per input: depth comes from the prepared pairs, speed from short inputs */
 #define FZO_WIRE_MAX 200000 /* most ciphertext held on a wire (the mover's backpressure) */
 #define FZO_OUT_CAP (17 * 1024) /* SSLBIO__OUT_CAP: write says WANT_WRITE from this much pending */
 
 static fzo_pair fzo_pairs[FZO_SCENARIOS];
 static fzo_pair *fzo; /* the pair of the running input */
-static sslbio_ctx *fzo_hello_srv, *fzo_alt_srv, *fzo_vcb_cli, *fzo_vcb_srv;
+static sslbio_ctx *fzo_hello_srv, *fzo_alt_srv, *fzo_vcb_cli, *fzo_vcb_cli12, *fzo_vcb_srv;
 static int fzo_verify_answer[2] = {SSLBIO_WANT_VERIFY, SSLBIO_WANT_VERIFY}; /* per side */
 static unsigned char fzo_session[8192];
 static long fzo_session_len;
@@ -354,7 +355,11 @@ static void fzo_side_init(fzo_side *s, sslbio_conn *c, int who) {
 static int fzo_verify_cb(void *user, sslbio_conn *conn, long result) {
   FZ_ASSERT(result == 0, "OpenSSL's verify result %ld for the test chain", result);
   FZ_ASSERT(sslbio_conn_peer_cert_count(conn) >= 1, "no peer chain in the verify callback");
-  return *(int *)user;
+  int answer = *(int *)user;
+  for (int w = 0; fzo != NULL && w < 2; w++)
+    if (fzo->s[w].c == conn && answer == 0)
+      fzo->s[w].refused = 1;
+  return answer;
 }
 
 static void fzo_new_pair(fzo_pair *p, sslbio_ctx *cli, sslbio_ctx *srv) {
@@ -365,13 +370,25 @@ static void fzo_new_pair(fzo_pair *p, sslbio_ctx *cli, sslbio_ctx *srv) {
   FZ_ASSERT(c && s, "conn_new");
   fzo_side_init(&p->s[0], c, 0);
   fzo_side_init(&p->s[1], s, 1);
-  p->s[0].may_verify_pause = cli == fzo_vcb_cli;
+  p->s[0].may_verify_pause = cli == fzo_vcb_cli || cli == fzo_vcb_cli12;
   p->s[1].may_verify_pause = srv == fzo_vcb_srv;
   p->s[1].may_hello_pause = srv == fzo_hello_srv;
 }
 
 static void fzo_ops(const uint8_t *data, size_t n);
 static void fzo_pump(int rounds);
+
+/* A client with a certificate and the verify callback; TLS 1.2 only or not. */
+static sslbio_ctx *fzo_verifying_client(int tls12) {
+  sslbio_ctx *c = sslbio_ctx_new(SSLBIO_CLIENT);
+  fz_check(sslbio_ctx_load_verify_file(c, fz_path("ca.pem")), c, "CA");
+  fz_check(sslbio_ctx_use_certificate_chain_file(c, fz_path("client.pem")), c, "cert");
+  fz_check(sslbio_ctx_use_private_key_file(c, fz_path("client.key")), c, "key");
+  fz_check(sslbio_ctx_set_verify_callback(c, fzo_verify_cb, &fzo_verify_answer[0]), c, "cb");
+  if (tls12)
+    fz_check(sslbio_ctx_set_versions(c, 0x0303, 0x0303), c, "versions");
+  return c;
+}
 
 /* The contexts the scenarios use. */
 static void fzo_contexts(void) {
@@ -380,7 +397,8 @@ static void fzo_contexts(void) {
   fzo_hello_srv = sslbio_ctx_new(SSLBIO_SERVER);
   fzo_alt_srv = sslbio_ctx_new(SSLBIO_SERVER);
   fzo_vcb_srv = sslbio_ctx_new(SSLBIO_SERVER);
-  fzo_vcb_cli = sslbio_ctx_new(SSLBIO_CLIENT);
+  fzo_vcb_cli = fzo_verifying_client(0);
+  fzo_vcb_cli12 = fzo_verifying_client(1);
   sslbio_ctx *srvs[3] = {fzo_hello_srv, fzo_alt_srv, fzo_vcb_srv};
   for (int i = 0; i < 3; i++) {
     fz_check(sslbio_ctx_use_certificate_chain_file(srvs[i], fz_path("server.pem")), srvs[i], "cert");
@@ -391,10 +409,6 @@ static void fzo_contexts(void) {
   fz_check(sslbio_ctx_load_verify_file(fzo_vcb_srv, fz_path("ca.pem")), fzo_vcb_srv, "CA");
   fz_check(sslbio_ctx_set_verify(fzo_vcb_srv, SSLBIO_VERIFY_REQUIRE_PEER), fzo_vcb_srv, "verify");
   fz_check(sslbio_ctx_set_verify_callback(fzo_vcb_srv, fzo_verify_cb, &fzo_verify_answer[1]), fzo_vcb_srv, "cb");
-  fz_check(sslbio_ctx_load_verify_file(fzo_vcb_cli, fz_path("ca.pem")), fzo_vcb_cli, "CA");
-  fz_check(sslbio_ctx_use_certificate_chain_file(fzo_vcb_cli, fz_path("client.pem")), fzo_vcb_cli, "cert");
-  fz_check(sslbio_ctx_use_private_key_file(fzo_vcb_cli, fz_path("client.key")), fzo_vcb_cli, "key");
-  fz_check(sslbio_ctx_set_verify_callback(fzo_vcb_cli, fzo_verify_cb, &fzo_verify_answer[0]), fzo_vcb_cli, "cb");
 }
 
 /* Builds the starting pair of one scenario. */
@@ -423,8 +437,8 @@ static void fzo_build(int v) {
     fzo_new_pair(fzo, fzo_vcb_cli, fz_srv[0]);
     fzo_pump(4);
     FZ_ASSERT(fzo->s[0].paused, "setup: client not paused for verify");
-  } else { /* 6: the server paused for its */
-    fzo_new_pair(fzo, fzo_vcb_cli, fzo_vcb_srv);
+  } else { /* 6, 7: the server paused for its (TLS 1.3, TLS 1.2) */
+    fzo_new_pair(fzo, v == 6 ? fzo_vcb_cli : fzo_vcb_cli12, fzo_vcb_srv);
     fzo_verify_answer[0] = 1;
     fzo_pump(4);
     fzo_verify_answer[0] = SSLBIO_WANT_VERIFY;
@@ -710,6 +724,8 @@ static void fzo_ops(const uint8_t *data, size_t size) {
       } else {
         long n = sslbio_conn_session(fzo->s[0].c, fzo_session, sizeof(fzo_session));
         FZ_ASSERT(n >= 0 && n <= (long)sizeof(fzo_session), "session %ld", n);
+        /* A client the server refused has nothing to resume past it with. */
+        FZ_ASSERT(n == 0 || !fzo->s[1].refused, "the refused client exported a session (%ld bytes)", n);
         fzo_session_len = n;
       }
       break;
@@ -786,7 +802,7 @@ static void fzo_ops(const uint8_t *data, size_t size) {
       if (st == SSLBIO_OK) {
         FZ_ASSERT(me->may_verify_pause, "verify_done accepted without a callback");
         if (!(f & 1))
-          me->fail_ok = peer->fail_ok = 1;
+          me->fail_ok = peer->fail_ok = me->refused = 1;
       } else {
         FZ_ASSERT(fzo_refused(me, st), "verify_done %d", st);
       }
@@ -855,8 +871,8 @@ __attribute__((unused)) static void fzo_teardown(void) {
       sslbio_conn_free(fzo_pairs[i].s[w].c);
       t_buf_free(&fzo_pairs[i].s[w].wire);
     }
-  sslbio_ctx *x[] = {fzo_hello_srv, fzo_alt_srv, fzo_vcb_cli, fzo_vcb_srv};
-  for (int i = 0; i < 4; i++)
+  sslbio_ctx *x[] = {fzo_hello_srv, fzo_alt_srv, fzo_vcb_cli, fzo_vcb_cli12, fzo_vcb_srv};
+  for (int i = 0; i < 5; i++)
     sslbio_ctx_free(x[i]);
   for (int v = 0; v < FZ_VARIANTS; v++)
     sslbio_ctx_free(fz_srv[v]), sslbio_ctx_free(fz_cli[v]);
