@@ -168,6 +168,9 @@ SSLBIO_INTERNAL void sslbio__in_commit(sslbio_conn *conn, size_t n);
 /* Pending bytes of `out` (*at set; contiguous). */
 SSLBIO_INTERNAL size_t sslbio__out_data(const sslbio_conn *conn, const unsigned char **at);
 SSLBIO_INTERNAL void sslbio__out_consume(sslbio_conn *conn, size_t n);
+/* Append bytes the engine writes itself (not through OpenSSL) to `out`;
+ * 0 when memory ran out. */
+SSLBIO_INTERNAL int sslbio__out_put(sslbio_conn *conn, const void *p, size_t n);
 /* Free the buffers of empty queues (an idle engine holds none). */
 SSLBIO_INTERNAL void sslbio__release_idle(sslbio_conn *conn);
 /* Empty both queues, forget EOF, free their buffers. */

@@ -245,6 +245,8 @@ size_t sslbio__out_data(const sslbio_conn *conn, const unsigned char **at) {
 
 void sslbio__out_consume(sslbio_conn *conn, size_t n) { q_consume(&conn->out, n); }
 
+int sslbio__out_put(sslbio_conn *conn, const void *p, size_t n) { return q_append_all(&conn->out, p, n); }
+
 void sslbio__release_idle(sslbio_conn *conn) {
   if (conn->in.len == 0 && conn->in.buf != NULL)
     q_release(&conn->in);

@@ -133,6 +133,20 @@ int sslbio__verify_completed(sslbio_conn *conn) {
   return SSLBIO_OK;
 }
 
+/* A TLS 1.2 client still waits for the server's ChangeCipherSpec, which
+ * was in the flight just dropped (undrained): its records are still in the
+ * clear, so
+ * the engine can tell it why, as OpenSSL would have: a fatal
+ * bad_certificate alert. (A TLS 1.3 server's records are already
+ * encrypted, and OpenSSL 3.0 sends no alert on request: the refused client
+ * sees the connection end.) Best effort: without memory, no alert. */
+static void send_refusal_alert(sslbio_conn *conn) {
+  static const unsigned char bad_certificate[] = {
+      SSL3_RT_ALERT, TLS1_2_VERSION >> 8, TLS1_2_VERSION & 0xff, 0, 2, SSL3_AL_FATAL, SSL_AD_BAD_CERTIFICATE};
+  if (SSL_version(conn->ssl) == TLS1_2_VERSION)
+    sslbio__out_put(conn, bad_certificate, sizeof(bad_certificate));
+}
+
 int sslbio_conn_verify_done(sslbio_conn *conn, int accept) {
   if (!sslbio__conn_ok(conn) || conn->verify_state != SSLBIO__VERIFY_PENDING)
     return sslbio__invalid(conn, "verify done", "no verification decision is pending");
@@ -146,7 +160,10 @@ int sslbio_conn_verify_done(sslbio_conn *conn, int accept) {
    * What it queued since (TLS 1.2: its last flight) never reaches the
    * client, and the session leaves any server-side cache (a wrapped
    * SSL_CTX may keep one), so the refused client cannot resume it. */
-  sslbio__out_consume(conn, conn->out.len);
+  size_t dropped = conn->out.len;
+  sslbio__out_consume(conn, dropped);
+  if (dropped > 0)
+    send_refusal_alert(conn);
   SSL_SESSION *sess = SSL_get0_session(conn->ssl); /* borrowed */
   if (sess != NULL)
     SSL_CTX_remove_session(SSL_get_SSL_CTX(conn->ssl), sess);

@@ -101,11 +101,12 @@ type Config struct {
 	// verification was asked for. Its error aborts the handshake, and the
 	// handshake's error wraps it. It runs in the goroutine that drives the
 	// handshake. A server calls it only when the client sent a certificate,
-	// once OpenSSL finished its side of the handshake: the client may then
-	// consider the handshake complete, and sees a refusal as the end of the
-	// connection, without an alert (the server sends no application data
-	// and no session ticket before the answer; on TLS 1.2, where the
-	// ticket would be sealed before it, no ticket at all, so such clients
-	// do not resume).
+	// once OpenSSL finished its side of the handshake: a TLS 1.3 client may
+	// then consider the handshake complete, and sees a refusal as the end of
+	// the connection, without an alert; a TLS 1.2 client gets a
+	// bad_certificate alert instead of the server's last flight. The server
+	// sends no application data and no session ticket before the answer (on
+	// TLS 1.2, where the ticket would be sealed before it, no ticket at all,
+	// so such clients do not resume).
 	VerifyPeerCertificate func(rawCerts [][]byte, verifiedChains [][]*x509.Certificate) error
 }
