@@ -62,7 +62,7 @@ $(COV_DIR)/faults/%: tests/faults/%.c tests/faults/fx.h tests/c/pair.h $(wildcar
 	    $(if $(filter faults,$*),$(COV_WRAP))
 
 coverage: certs
-	find $(COV_DIR) -name '*.gcda' -delete 2>/dev/null; rm -rf $(COV_DIR)/gowork; true
+	find $(COV_DIR) -name '*.gcda' -delete 2>/dev/null; rm -rf $(COV_DIR)/_gowork; true
 	$(MAKE) coverage-run
 	$(MAKE) -s coverage-report
 
@@ -79,14 +79,15 @@ coverage-run: $(addprefix $(COV_DIR)/tests/,$(COV_C_TESTS)) $(COV_DIR)/fuzz/fuzz
 	SSLBIO_LIBRARY=$(CURDIR)/$(COV_DIR)/$(SONAME) PYTHONPATH=$(CURDIR) \
 	    $(PYTHON) -m unittest discover -s tests/python -t tests/python 2>&1 | tail -3
 	@if [ "$(COV_GO)" = 1 ]; then \
-	  set -e; rm -rf $(COV_DIR)/gowork && mkdir -p $(COV_DIR)/gowork; \
+	  set -e; rm -rf $(COV_DIR)/_gowork && mkdir -p $(COV_DIR)/_gowork; \
+	  : "the Go work tree is kept for its .gcda files; _ keeps go vet ./... out of it"; \
 	  $(CC) -shared -fPIC -O1 -o $(COV_DIR)/gcov_flush.so fuzz/c/gcov_flush.c -ldl -lpthread; \
 	  CGO_CFLAGS="-O0 -g --coverage -fprofile-update=atomic" CGO_LDFLAGS="--coverage -rdynamic -Wl,-u,__gcov_dump -Wl,-u,__gcov_reset" \
 	    $(GO) test -c -work -o $(CURDIR)/$(COV_DIR)/sslbio.test ./sslbio 2>$(COV_DIR)/go.log; \
 	  w=$$(sed -n 's/^WORK=//p' $(COV_DIR)/go.log | head -1); \
 	  (cd sslbio && LD_PRELOAD=$(CURDIR)/$(COV_DIR)/gcov_flush.so $(CURDIR)/$(COV_DIR)/sslbio.test \
 	      -test.count=1 2>&1 | tail -1); \
-	  sleep 0.2; cp -r "$$w" $(COV_DIR)/gowork/ && rm -rf "$$w"; \
+	  sleep 0.2; cp -r "$$w" $(COV_DIR)/_gowork/ && rm -rf "$$w"; \
 	fi
 
 coverage-report:
