@@ -354,12 +354,16 @@ static void fzo_side_init(fzo_side *s, sslbio_conn *c, int who) {
 }
 
 static int fzo_verify_cb(void *user, sslbio_conn *conn, long result) {
-  FZ_ASSERT(result == 0, "OpenSSL's verify result %ld for the test chain", result);
   FZ_ASSERT(sslbio_conn_peer_cert_count(conn) >= 1, "no peer chain in the verify callback");
   int answer = *(int *)user;
-  for (int w = 0; fzo != NULL && w < 2; w++)
-    if (fzo->s[w].c == conn && answer == 0)
+  for (int w = 0; fzo != NULL && w < 2; w++) {
+    if (fzo->s[w].c != conn)
+      continue;
+    /* The test chain verifies, unless the bytes that carried it were altered. */
+    FZ_ASSERT(result == 0 || fzo->s[w].in_tampered, "OpenSSL's verify result %ld for the test chain", result);
+    if (answer == 0)
       fzo->s[w].refused = 1;
+  }
   return answer;
 }
 
