@@ -135,8 +135,7 @@ int sslbio__verify_completed(sslbio_conn *conn) {
 
 /* A TLS 1.2 client still waits for the server's ChangeCipherSpec, which
  * was in the flight just dropped (undrained): its records are still in the
- * clear, so
- * the engine can tell it why, as OpenSSL would have: a fatal
+ * clear, so the engine can tell it why, as OpenSSL would have: a fatal
  * bad_certificate alert. (A TLS 1.3 server's records are already
  * encrypted, and OpenSSL 3.0 sends no alert on request: the refused client
  * sees the connection end.) Best effort: without memory, no alert. */

@@ -490,8 +490,7 @@ static void after_setter(long st) {
   if (st != SSLBIO_OK)
     FX_CHECK(strstr(sslbio_ctx_error(api_ctx), "out of memory") != NULL, "setter failed without saying why: %s",
              sslbio_ctx_error(api_ctx));
-  sslbio_ctx_free(api_ctx);
-  api_ctx = NULL;
+  api_pair_free(); /* frees api_ctx */
 }
 
 static void prepare_nothing(void) {}
