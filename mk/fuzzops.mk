@@ -34,10 +34,14 @@ FO_GO_TARGETS := FuzzServerFeed FuzzClientFeed FuzzOps FuzzOpsConn
 
 .PHONY: fuzz-ops-quick fuzz-ops-regress fuzz-ops-afl fuzz-ops-seeds fuzz-long fuzz-ops-bins fuzz-ops-speed
 
-# The replay tool (gcc, ASan+UBSan, LeakSanitizer in every forked copy).
+# The replay tool (ASan+UBSan, LeakSanitizer in every forked copy). Built
+# with clang when it is installed (AFL++ brings it): the AFL ASan build is
+# clang's, and gcc's UBSan misses some of what clang's traps on (a zero
+# offset applied to a NULL pointer), so a gcc replay would pass a real finding.
+FO_REPLAY_CC := $(if $(shell command -v clang 2>/dev/null),clang,$(CC))
 $(FO_DIR)/fuzz_ops_asan: $(FO_SRC)
 	@mkdir -p $(@D)
-	$(CC) $(FO_FLAGS) $(FO_SAN) -o $@ fuzz/c/fuzz_ops.c $(wildcard capi/*.c) $(FO_OSSL) -lpthread
+	$(FO_REPLAY_CC) $(FO_FLAGS) $(FO_SAN) -o $@ fuzz/c/fuzz_ops.c $(wildcard capi/*.c) $(FO_OSSL) -lpthread
 
 # The fuzzing build: afl-clang-fast, no sanitizer (speed).
 $(FO_DIR)/fuzz_ops_afl: $(FO_SRC)

@@ -27,9 +27,11 @@ typedef struct t_buf {
   size_t len, cap;
 } t_buf;
 
-/* Room for n more bytes at data + len (aborts when memory runs out). */
+/* Room for n more bytes at data + len (aborts when memory runs out). The
+ * first call allocates even for n == 0: data + len on a NULL data is
+ * undefined behaviour (clang's UBSan traps on it). */
 static inline unsigned char *t_buf_reserve(t_buf *b, size_t n) {
-  if (b->len + n > b->cap) {
+  if (b->data == NULL || b->len + n > b->cap) {
     size_t cap = b->cap ? b->cap : 4096;
     while (cap < b->len + n)
       cap *= 2;
