@@ -42,9 +42,13 @@ $(BUILD)/obj/%.o: capi/%.c $(LIB_HDR)
 	@mkdir -p $(@D)
 	$(CC) $(LIB_CFLAGS) -c -o $@ $<
 
+# -z nodelete: dlclose leaves the library loaded. OpenSSL and libpthread keep
+# pointers into it for the process's life (an SSL_CTX ex_data free callback
+# called for every SSL_CTX freed, the queue BIO_METHOD, a thread-exit
+# destructor); unmapped, the next of those calls would crash (test_dlopen).
 $(LIB_SOV): $(LIB_OBJ) capi/sslbio.map
 	$(CC) -shared -o $@ $(LIB_OBJ) -Wl,-soname,$(SONAME) -Wl,--version-script=capi/sslbio.map \
-	    -Wl,--no-undefined $(LDFLAGS) $(OPENSSL_LIBS) -lpthread
+	    -Wl,--no-undefined -Wl,-z,nodelete $(LDFLAGS) $(OPENSSL_LIBS) -lpthread
 
 $(LIB_SO): $(LIB_SOV)
 	ln -sf $(SONAME) $@

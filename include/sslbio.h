@@ -490,7 +490,9 @@ SSLBIO_API int sslbio_ctx_set_ticket_keys(sslbio_ctx *ctx, const void *keys, siz
 
 /* ---- Run-time loading ------------------------------------------------- */
 
-/* Every public function, for programs that dlopen the library. */
+/* Every public function, for programs that dlopen the library. dlclose
+ * leaves the library loaded (it is linked -z nodelete): OpenSSL and the
+ * thread library keep pointers into it for the rest of the process. */
 typedef struct sslbio_api_v1 {
   size_t size; /* sizeof(sslbio_api_v1) */
   int abi;     /* SSLBIO_ABI_VERSION */

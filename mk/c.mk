@@ -61,7 +61,7 @@ $(C_OUT)/static/test_engine: tests/c/test_engine.c $(C_DEPS) $(LIB_A) $(PC)
 
 $(C_OUT)/normal/test_dlopen: tests/c/test_dlopen.c tests/c/harness.c tests/c/t.h tests/c/pair.h include/sslbio.h
 	@mkdir -p $(@D)
-	$(CC) $(C_FLAGS) -o $@ $< tests/c/harness.c -ldl   # no libsslbio, no OpenSSL
+	$(CC) $(C_FLAGS) -o $@ $< tests/c/harness.c -ldl -lpthread   # no libsslbio, no OpenSSL
 
 $(C_OUT)/examples/%: examples/c/%.c include/sslbio.h $(LIB_SO)
 	@mkdir -p $(@D)

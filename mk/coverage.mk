@@ -30,7 +30,7 @@ $(COV_DIR)/obj/%.o: capi/%.c $(wildcard capi/*.h) include/sslbio.h
 
 $(COV_DIR)/$(SONAME): $(COV_OBJ) capi/sslbio.map
 	$(CC) --coverage -shared -o $@ $(COV_OBJ) -Wl,-soname,$(SONAME) \
-	    -Wl,--version-script=capi/sslbio.map $(COV_OSSL) -lpthread
+	    -Wl,--version-script=capi/sslbio.map -Wl,-z,nodelete $(COV_OSSL) -lpthread
 	ln -sf $(SONAME) $(COV_DIR)/libsslbio.so
 
 $(COV_DIR)/tests/%: tests/c/%.c tests/c/harness.c tests/c/engine_helpers.c tests/c/t.h tests/c/pair.h \

@@ -2,6 +2,7 @@
  * sslbio_api(SSLBIO_ABI_VERSION) and run a whole connection through it. This
  * program does not link libsslbio (nor OpenSSL). */
 #include <dlfcn.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -110,6 +111,61 @@ static void test_connection(void) {
   api->ctx_free(s);
 }
 
+/* The engine leaves pointers into the library with the process: a pthread
+ * key's destructor (each thread's buffer cache), an SSL_CTX ex_data free
+ * callback that OpenSSL calls for every SSL_CTX it frees, and a BIO_METHOD.
+ * So the library is linked -z nodelete and dlclose leaves it loaded: a
+ * thread that used it exits afterwards, and an SSL_CTX made by OpenSSL
+ * alone is freed, without a jump into unmapped code. */
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t changed = PTHREAD_COND_INITIALIZER;
+static int used, unloaded;
+
+static void wait_for(int *flag) {
+  pthread_mutex_lock(&lock);
+  while (!*flag)
+    pthread_cond_wait(&changed, &lock);
+  pthread_mutex_unlock(&lock);
+}
+
+static void set(int *flag) {
+  pthread_mutex_lock(&lock);
+  *flag = 1;
+  pthread_cond_broadcast(&changed);
+  pthread_mutex_unlock(&lock);
+}
+
+static void *use_then_wait(void *arg) {
+  (void)arg;
+  test_connection(); /* fills this thread's buffer cache */
+  set(&used);
+  wait_for(&unloaded);
+  return NULL; /* the cache's destructor runs now */
+}
+
+static void test_dlclose(void *lib) {
+  typedef void *(*ctx_new_fn)(const void *);
+  typedef const void *(*method_fn)(void);
+  typedef void (*ctx_free_fn)(void *);
+  void *ssl = dlopen("libssl.so.3", RTLD_NOW | RTLD_LOCAL); /* the engine's, kept past dlclose */
+  REQUIRE(ssl != NULL);
+  ctx_new_fn ssl_ctx_new = (ctx_new_fn)dlsym(ssl, "SSL_CTX_new");
+  method_fn tls_method = (method_fn)dlsym(ssl, "TLS_method");
+  ctx_free_fn ssl_ctx_free = (ctx_free_fn)dlsym(ssl, "SSL_CTX_free");
+  REQUIRE(ssl_ctx_new && tls_method && ssl_ctx_free);
+  pthread_t user;
+  REQUIRE(pthread_create(&user, NULL, use_then_wait, NULL) == 0);
+  wait_for(&used);
+  const char *path = getenv("T_LIB") ? getenv("T_LIB") : "build/libsslbio.so";
+  CHECK_EQ(dlclose(lib), 0);
+  CHECK(dlopen(path, RTLD_NOW | RTLD_NOLOAD) != NULL); /* still loaded: nodelete */
+  set(&unloaded);
+  CHECK_EQ(pthread_join(user, NULL), 0);
+  void *plain = ssl_ctx_new(tls_method());
+  REQUIRE(plain != NULL);
+  ssl_ctx_free(plain); /* OpenSSL calls the engine's ex_data free callback */
+}
+
 int main(void) {
   t_init("test_dlopen");
   const char *path = getenv("T_LIB") ? getenv("T_LIB") : "build/libsslbio.so";
@@ -121,9 +177,7 @@ int main(void) {
   test_table(lib);
   printf("ok   test_table\n");
   T_RUN(test_connection);
-  /* no dlclose: the engine keeps one BIO_METHOD for the process's lifetime
-   * (valgrind reports it lost once the library is unloaded) and a pthread
-   * key whose destructor, in the library, frees each thread's buffer cache
-   * at thread exit */
+  test_dlclose(lib);
+  printf("ok   test_dlclose\n");
   return t_done();
 }
