@@ -209,7 +209,7 @@ long sslbio_conn_drain(sslbio_conn *conn, void *buf, size_t cap) {
 long sslbio_conn_pending_out(const sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
-  return (long)conn->out.len;
+  return (long)sslbio__out_ready(conn);
 }
 
 int sslbio_conn_feed_eof(sslbio_conn *conn) {
@@ -433,7 +433,7 @@ int sslbio_conn_wants(sslbio_conn *conn) {
     int st = peek_status(conn);
     mask = st == SSLBIO_WANT_READ ? SSLBIO_WANTS_READ : SSLBIO_HAS_PLAINTEXT;
   }
-  if (conn->out.len > 0)
+  if (sslbio__out_ready(conn) > 0)
     mask |= SSLBIO_WANTS_WRITE;
   return mask;
 }

@@ -45,9 +45,10 @@ long sslbio_conn_drain_buffer(sslbio_conn *conn, const void **buf) {
 long sslbio_conn_drain_commit(sslbio_conn *conn, size_t n) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
-  if (n > conn->out.len)
+  size_t ready = sslbio__out_ready(conn);
+  if (n > ready)
     return sslbio__fail(conn, "drain commit", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
-                        "commit of %zu bytes exceeds the %zu pending", n, conn->out.len);
+                        "commit of %zu bytes exceeds the %zu pending", n, ready);
   if (n > 0)
     sslbio__out_consume(conn, n);
   return (long)n;

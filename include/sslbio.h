@@ -473,10 +473,11 @@ SSLBIO_API int sslbio_ctx_set_verify_callback(sslbio_ctx *ctx, sslbio_verify_fn 
  * holds the handshake's completion back meanwhile: no application data is
  * released and no TLS 1.3 ticket issued before the answer; a TLS 1.2 server
  * issues none at all then (its ticket would be sealed before the answer),
- * and a refusal drops the session and whatever the engine still holds to
- * drain. On TLS 1.2 that is the server's last flight, which wants() does ask
- * to drain meanwhile: an application that decides before draining sends
- * the client a bad_certificate alert instead of the flight. */
+ * and no ciphertext drains (pending_out 0, no SSLBIO_WANTS_WRITE): on TLS
+ * 1.2 the server's last flight waits for the answer. A refusal drops that
+ * flight and the session; a TLS 1.2 client gets a bad_certificate alert
+ * in its place. (A TLS 1.3 client has finished before the server decides;
+ * a refused one sees the connection end.) */
 SSLBIO_API int sslbio_conn_verify_done(sslbio_conn *conn, int accept);
 
 /* Session ticket keys (server): len/32 keys of 32 random bytes, len a

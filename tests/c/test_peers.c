@@ -116,17 +116,24 @@ static void test_openssl_s_server_killed(void) {
 
 /* Accept one connection on lfd and serve it with our server engine: read a
  * line, answer prefix+line, close cleanly. Returns the final status. */
-static void serve_one(int lfd, const char *prefix, const char **version) {
-  sslbio_ctx *ctx = t_server_ctx();
-  REQUIRE(ctx);
+/* One connection from the non-blocking lfd (non-blocking too), or -1. */
+static int accept_one(int lfd) {
   int fd = -1;
   for (long long end = t_now_ms() + wait_ms(); fd < 0 && t_now_ms() < end;) {
     fd = accept(lfd, NULL, NULL);
     if (fd < 0)
       usleep(10000);
   }
+  if (fd >= 0)
+    t_set_nonblocking(fd);
+  return fd;
+}
+
+static void serve_one(int lfd, const char *prefix, const char **version) {
+  sslbio_ctx *ctx = t_server_ctx();
+  REQUIRE(ctx);
+  int fd = accept_one(lfd);
   REQUIRE(fd >= 0);
-  t_set_nonblocking(fd);
   t_sock ts = {.conn = sslbio_conn_new(ctx, NULL), .fd = fd};
   CHECK_ST(ts.conn, t_sock_call(&ts, t_op_handshake, NULL, 0, wait_ms()), SSLBIO_OK);
   static char ver[64];
@@ -175,6 +182,78 @@ static void test_openssl_s_client(void) {
   close(out);
   close(lfd);
 }
+
+static int defer_verify(void *user, sslbio_conn *conn, long result) {
+  (void)user, (void)conn, (void)result;
+  return SSLBIO_WANT_VERIFY;
+}
+
+/* `openssl s_client -tls1_2` with a client certificate against our server,
+ * which defers its verify decision while the socket loop sends whatever
+ * drains: the server's last flight waits for the answer, so a refused
+ * client never sees its handshake succeed but a bad_certificate alert, and
+ * an accepted one finishes and exchanges data. */
+static void s_client_deferred(int accept) {
+  int port, lfd = t_listen(&port);
+  REQUIRE(lfd >= 0);
+  t_set_nonblocking(lfd);
+  char connect[64];
+  snprintf(connect, sizeof(connect), "127.0.0.1:%d", port);
+  char *argv[] = {"openssl", "s_client", "-connect", connect, "-CAfile", (char *)t_cert("ca.pem"),
+                  "-cert", (char *)t_cert("client.pem"), "-key", (char *)t_cert("client.key"),
+                  "-tls1_2", "-verify_return_error", "-brief", NULL};
+  int in, out;
+  pid_t pid = t_spawn(argv, &in, &out);
+  REQUIRE(pid > 0);
+  sslbio_ctx *ctx = t_server_ctx();
+  REQUIRE(ctx);
+  CHECK_EQ(sslbio_ctx_load_verify_file(ctx, t_cert("ca.pem")), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_set_verify(ctx, SSLBIO_VERIFY_REQUIRE_PEER), SSLBIO_OK);
+  CHECK_EQ(sslbio_ctx_set_verify_callback(ctx, defer_verify, NULL), SSLBIO_OK);
+  int fd = accept_one(lfd);
+  REQUIRE(fd >= 0);
+  t_sock ts = {.conn = sslbio_conn_new(ctx, NULL), .fd = fd};
+  CHECK_ST(ts.conn, t_sock_call(&ts, t_op_handshake, NULL, 0, wait_ms()), SSLBIO_WANT_VERIFY);
+  CHECK_EQ(sslbio_conn_pending_out(ts.conn), 0);
+  CHECK_EQ(sslbio_conn_verify_done(ts.conn, accept), SSLBIO_OK);
+  long st = t_sock_call(&ts, t_op_handshake, NULL, 0, wait_ms());
+  if (accept) {
+    CHECK_ST(ts.conn, st, SSLBIO_OK);
+    CHECK_EQ(write(in, "ping\n", 5), 5);
+    char line[256];
+    read_until(&ts, "\n", line, sizeof(line));
+    CHECK_STR_HAS(line, "ping");
+    CHECK(t_sock_write_all(&ts, "pong\n", 5, wait_ms()));
+    st = t_sock_call(&ts, t_op_shutdown, NULL, 0, wait_ms());
+    CHECK(st == SSLBIO_OK || st == SSLBIO_WANT_READ);
+  } else {
+    CHECK_ST(ts.conn, st, SSLBIO_ERROR);
+    CHECK_STR_HAS(t_errmsg(ts.conn), "rejected");
+  }
+  close(fd);
+  close(in);
+  t_buf log = {0};
+  t_read_all(out, &log, wait_ms());
+  t_buf_append(&log, "", 1);
+  int status = t_reap(pid, wait_ms());
+  if (accept) {
+    CHECK_STR_HAS((char *)log.data, "Protocol version: TLSv1.2");
+    CHECK_STR_HAS((char *)log.data, "pong");
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  } else {
+    CHECK_STR_HAS((char *)log.data, "alert bad certificate");
+    CHECK(strstr((char *)log.data, "Protocol version") == NULL); /* it never finished */
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) != 0);
+  }
+  t_buf_free(&log);
+  close(out);
+  close(lfd);
+  sslbio_conn_free(ts.conn);
+  sslbio_ctx_free(ctx);
+}
+
+static void test_openssl_s_client_deferred_refusal_tls12(void) { s_client_deferred(0); }
+static void test_openssl_s_client_deferred_accept_tls12(void) { s_client_deferred(1); }
 
 /* Python's ssl module as the server, our engine as the client. */
 static void test_python_server(void) {
@@ -247,6 +326,8 @@ int main(void) {
   T_RUN(test_openssl_s_server_tls12);
   T_RUN(test_openssl_s_server_killed);
   T_RUN(test_openssl_s_client);
+  T_RUN(test_openssl_s_client_deferred_refusal_tls12);
+  T_RUN(test_openssl_s_client_deferred_accept_tls12);
   T_RUN(test_python_server);
   T_RUN(test_python_client);
   return t_done();
