@@ -128,6 +128,17 @@ enum {
   SSLBIO__VERIFY_REJECTED,
 };
 
+/* Bytes of `out` drain may hand out now: none while a server waits for its
+ * deferred verify decision (verify.c), because what OpenSSL queued by then
+ * (TLS 1.2: the last flight) would tell the client its handshake succeeded
+ * before the application said so. A refusal drops it and sends an alert;
+ * an acceptance releases it. Inline: every drain, pending_out and wants. */
+static inline size_t sslbio__out_ready(const sslbio_conn *conn) {
+  if (conn->verify_state == SSLBIO__VERIFY_PENDING && conn->role == SSLBIO_SERVER)
+    return 0;
+  return conn->out.len;
+}
+
 /* Empty the thread's ERR queue (rule 1). Peeking first is equivalent — an
  * empty queue needs no clearing, and SSL_get_error itself only peeks — and
  * far cheaper than OpenSSL 3's ERR_clear_error, which wipes all 16 slots. */
@@ -165,9 +176,7 @@ SSLBIO_INTERNAL int sslbio__queues_attach(sslbio_conn *conn);
 /* Contiguous room at the end of `in` (*at set), 0 when full, -1 on ENOMEM. */
 SSLBIO_INTERNAL long sslbio__in_room(sslbio_conn *conn, unsigned char **at);
 SSLBIO_INTERNAL void sslbio__in_commit(sslbio_conn *conn, size_t n);
-/* Bytes of `out` drain may hand out now (sslbio__out_data's count). */
-SSLBIO_INTERNAL size_t sslbio__out_ready(const sslbio_conn *conn);
-/* Those bytes (*at set; contiguous). */
+/* Those bytes of `out` (sslbio__out_ready) (*at set; contiguous). */
 SSLBIO_INTERNAL size_t sslbio__out_data(const sslbio_conn *conn, const unsigned char **at);
 SSLBIO_INTERNAL void sslbio__out_consume(sslbio_conn *conn, size_t n);
 /* Append bytes the engine writes itself (not through OpenSSL) to `out`;

@@ -238,16 +238,6 @@ void sslbio__in_commit(sslbio_conn *conn, size_t n) {
     conn->starved = 0; /* new bytes: the handshake may go on (conn.c, wants) */
 }
 
-/* Nothing while a server waits for its deferred verify decision
- * (verify.c): what OpenSSL queued by then (TLS 1.2: the last flight) would
- * tell the client its handshake succeeded before the application said
- * so. A refusal drops it and sends an alert; an acceptance releases it. */
-size_t sslbio__out_ready(const sslbio_conn *conn) {
-  if (conn->verify_state == SSLBIO__VERIFY_PENDING && conn->role == SSLBIO_SERVER)
-    return 0;
-  return conn->out.len;
-}
-
 size_t sslbio__out_data(const sslbio_conn *conn, const unsigned char **at) {
   size_t n = sslbio__out_ready(conn);
   *at = n ? conn->out.buf + conn->out.start : NULL;
