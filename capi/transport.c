@@ -21,8 +21,14 @@ int sslbio_conn_set_transport(sslbio_conn *conn, sslbio_recv_fn recv_fn, sslbio_
   return SSLBIO_OK;
 }
 
-/* A callback failed: the stream may be half-sent, so the engine is dead. */
+/* A callback failed: the stream may be half-sent, so the engine is dead.
+ * On an engine already dead (flush_dead) its error stays; what was queued
+ * can no longer go anywhere. */
 static int transport_failed(sslbio_conn *conn, const char *op, const char *dir, long ret) {
+  if (conn->dead) {
+    sslbio__out_consume(conn, conn->out.len);
+    return conn->err != NULL ? conn->err->status : SSLBIO_ERROR;
+  }
   int saved = errno;
   int st = SSLBIO_ERROR;
   if (ret != SSLBIO_ERROR)
@@ -83,23 +89,36 @@ static int fill_in(sslbio_conn *conn, const char *op) {
   return SSLBIO_OK;
 }
 
+/* A dead engine never reads again, but what its end queued (OpenSSL's
+ * fatal alert, verify_done's refusal alert) still goes out, on the call
+ * that failed and, what send did not take then, on every call after;
+ * unless the transport itself failed. */
+static void flush_dead(sslbio_conn *conn, const char *op) {
+  if (conn->err != NULL && conn->err->kind != SSLBIO_KIND_TRANSPORT)
+    (void)flush_out(conn, op);
+}
+
 int sslbio_conn_flush(sslbio_conn *conn) {
   if (!sslbio__conn_ok(conn))
     return SSLBIO_EINVAL;
   if (conn->send_fn == NULL)
     return sslbio__fail(conn, "flush", SSLBIO_EINVAL, SSLBIO_KIND_INVALID,
                         "no transport callbacks set");
-  if (conn->dead) /* never call the transport of a dead engine */
-    return conn->err != NULL ? conn->err->status : SSLBIO_ERROR;
   sslbio__clear_queue();
+  if (conn->dead) {
+    flush_dead(conn, "flush");
+    return conn->err != NULL ? conn->err->status : SSLBIO_ERROR;
+  }
   int st = flush_out(conn, "flush");
   sslbio__clear_queue();
   return st;
 }
 
 long sslbio__pump(sslbio_conn *conn, const char *op, sslbio__op_fn fn, void *buf, size_t len) {
-  if (conn->dead) /* a dead engine never calls the transport again: the stored error */
+  if (conn->dead) { /* the stored error */
+    flush_dead(conn, op);
     return fn(conn, buf, len);
+  }
   for (;;) {
     int out = flush_out(conn, op);
     if (out == SSLBIO_ERROR)

@@ -412,7 +412,11 @@ SSLBIO_API int sslbio_conn_set_session(sslbio_conn *conn, const void *der, size_
 SSLBIO_API int sslbio_conn_set_transport(sslbio_conn *conn, sslbio_recv_fn recv_fn,
                                          sslbio_send_fn send_fn, void *user);
 /* Callback mode: push pending ciphertext to send_fn. SSLBIO_OK when all was
- * taken, SSLBIO_WANT_WRITE if it would block, SSLBIO_ERROR, SSLBIO_EINVAL. */
+ * taken, SSLBIO_WANT_WRITE if it would block, SSLBIO_ERROR, SSLBIO_EINVAL.
+ * A failed engine never calls recv_fn again, but what its failure queued
+ * (a fatal alert) still goes to send_fn, with the call that failed and, what
+ * send_fn did not take then, with each later call or flush, which return
+ * the stored error; nothing once send_fn or recv_fn itself failed. */
 SSLBIO_API int sslbio_conn_flush(sslbio_conn *conn);
 
 /* ---- Hooks for servers and protocols -------------------------------- */

@@ -335,6 +335,57 @@ static void test_callback_errors(void) {
   sslbio_ctx_free(sctx);
 }
 
+static int defer_verify(void *user, sslbio_conn *conn, long result) {
+  (void)user, (void)conn, (void)result;
+  return SSLBIO_WANT_VERIFY;
+}
+
+/* What a dead engine queued still goes out: a TLS 1.2 server refuses a
+ * client certificate after deferring (its last flight held, a
+ * bad_certificate alert queued in its place by verify_done); the next call
+ * sends it, and after a send that would block, a later call or flush does.
+ * The client fails with the alert, not with a bare end of stream. */
+static void test_dead_engine_sends_its_alert(void) {
+  sslbio_ctx *cctx = t_client_ctx("ca.pem"), *sctx = t_server_ctx();
+  REQUIRE(cctx && sctx);
+  sslbio_ctx_use_certificate_chain_file(cctx, t_cert("client.pem"));
+  sslbio_ctx_use_private_key_file(cctx, t_cert("client.key"));
+  sslbio_ctx_set_versions(cctx, 0x0303, 0x0303); /* TLS1_2_VERSION */
+  sslbio_ctx_load_verify_file(sctx, t_cert("ca.pem"));
+  sslbio_ctx_set_verify(sctx, SSLBIO_VERIFY_REQUIRE_PEER);
+  CHECK_EQ(sslbio_ctx_set_verify_callback(sctx, defer_verify, NULL), SSLBIO_OK);
+  for (int blocked = 0; blocked < 2; blocked++) {
+    side c, s;
+    REQUIRE(setup(0, cctx, sctx, &c, &s));
+    long cst = SSLBIO_WANT_READ, sst = SSLBIO_WANT_READ;
+    for (int i = 0; i < 100 && sst != SSLBIO_WANT_VERIFY; i++) {
+      cst = HS(c.conn, &c.io);
+      sst = HS(s.conn, &s.io);
+    }
+    REQUIRE(sst == SSLBIO_WANT_VERIFY);
+    CHECK_EQ(sslbio_conn_verify_done(s.conn, 0), SSLBIO_OK);
+    s.io.block_send = blocked;
+    CHECK_ST(s.conn, HS(s.conn, &s.io), SSLBIO_ERROR);
+    CHECK_EQ(sslbio_conn_pending_out(s.conn), blocked ? 7 : 0); /* the alert record */
+    if (blocked) {
+      s.io.block_send = 0;
+      CHECK_EQ(sslbio_conn_flush(s.conn), SSLBIO_ERROR); /* sent; the error stays */
+      CHECK_EQ(sslbio_conn_pending_out(s.conn), 0);
+    }
+    long sends = s.io.send_calls, recvs = s.io.recv_calls;
+    CHECK_ST(s.conn, HS(s.conn, &s.io), SSLBIO_ERROR);
+    CHECK_EQ(s.io.send_calls, sends); /* nothing left to send */
+    CHECK_EQ(s.io.recv_calls, recvs); /* a dead engine never reads */
+    for (int i = 0; i < 100 && (cst == SSLBIO_WANT_READ || cst == SSLBIO_WANT_WRITE); i++)
+      cst = HS(c.conn, &c.io);
+    CHECK_ST(c.conn, cst, SSLBIO_ERROR);
+    CHECK_STR_HAS(t_errmsg(c.conn), "bad certificate");
+    teardown(&c, &s);
+  }
+  sslbio_ctx_free(cctx);
+  sslbio_ctx_free(sctx);
+}
+
 int main(void) {
   t_init("test_transport");
   T_RUN(test_socketpair_transfer);
@@ -342,5 +393,6 @@ int main(void) {
   T_RUN(test_eof_is_truncation);
   T_RUN(test_shutdown_waits_for_send);
   T_RUN(test_callback_errors);
+  T_RUN(test_dead_engine_sends_its_alert);
   return t_done();
 }

@@ -150,6 +150,43 @@ class WrapBioMemory(unittest.TestCase):
         peer.write(b"back")
         self.assertEqual(until_done(lambda: conn.read(100))[0], b"back")
 
+    def test_refusal_alert_goes_through_the_transport(self):
+        """A wrap_bio server whose verify callback refuses a TLS 1.2 client
+        certificate: the handshake fails on the server, and the
+        bad_certificate alert it queued still goes out through the
+        transport, so the stdlib client fails with that alert rather than
+        waiting for a flight that never comes."""
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        client = stdlib_client(cert=True, maximum_version=ssl.TLSVersion.TLSv1_2)
+        peer = client.wrap_bio(inc, out, server_hostname="localhost")
+
+        class T:
+            def read(self, n):
+                data = out.read(n)
+                return data if data else None
+
+            def write(self, data):
+                return inc.write(data)
+
+        ctx = pybio_server(verify=ssl.CERT_REQUIRED)
+        ctx.set_verify_callback(lambda conn, chain, result: False)
+        conn = ctx.wrap_bio(T())
+        errors = {}
+        for _ in range(50):
+            for name, op in (("client", peer.do_handshake), ("server", conn.do_handshake)):
+                if name not in errors:
+                    try:
+                        op()
+                    except WANT:
+                        pass
+                    except ssl.SSLError as exc:
+                        errors[name] = exc
+            if len(errors) == 2:
+                break
+        self.assertIsInstance(errors.get("server"), ssl.SSLCertVerificationError)
+        self.assertIn("client", errors, "the client never saw the refusal")
+        self.assertEqual(errors["client"].reason, "SSLV3_ALERT_BAD_CERTIFICATE")
+
     def test_transport_eof_is_truncation(self):
         client, server, ct, st = mem_pair()
         until_done(client.do_handshake, server.do_handshake)
