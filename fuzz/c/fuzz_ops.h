@@ -30,7 +30,8 @@
  *  - a side whose incoming stream was not tampered with (and that saw no
  *    feed_eof, rejection or transport failure, nor a failed peer) never
  *    fails; one that failed has an error message naming the operation, and
- *    keeps returning that status (the error stays).
+ *    keeps returning that status (the error stays), and its callback
+ *    transport's recv is never called again.
  * Any violation calls abort(). */
 #ifndef SSLBIO_FUZZ_OPS_H
 #define SSLBIO_FUZZ_OPS_H
@@ -297,6 +298,8 @@ static void fzo_move_all(void) {
 static long fzo_recv(void *user, void *buf, size_t cap) {
   fzo_side *me = user, *peer = peer_of(me);
   FZ_ASSERT(cap > 0, "recv with cap 0");
+  FZ_ASSERT(!me->failed, "recv on side %d, failed with %d: a dead engine never reads", me->who,
+            me->failed);
   if (me->recv_fail) {
     me->recv_fail = 0;
     me->fail_ok = 1;
