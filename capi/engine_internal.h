@@ -176,7 +176,7 @@ SSLBIO_INTERNAL int sslbio__queues_attach(sslbio_conn *conn);
 /* Contiguous room at the end of `in` (*at set), 0 when full, -1 on ENOMEM. */
 SSLBIO_INTERNAL long sslbio__in_room(sslbio_conn *conn, unsigned char **at);
 SSLBIO_INTERNAL void sslbio__in_commit(sslbio_conn *conn, size_t n);
-/* Those bytes of `out` (sslbio__out_ready) (*at set; contiguous). */
+/* The bytes of `out` sslbio__out_ready counts (*at set; contiguous). */
 SSLBIO_INTERNAL size_t sslbio__out_data(const sslbio_conn *conn, const unsigned char **at);
 SSLBIO_INTERNAL void sslbio__out_consume(sslbio_conn *conn, size_t n);
 /* Append bytes the engine writes itself (not through OpenSSL) to `out`;
